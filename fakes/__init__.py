@@ -1,0 +1,1 @@
+"""Simulated fabrics, disks, clocks and targets: public API for testers and plugin authors."""

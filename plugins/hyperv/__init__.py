@@ -1,0 +1,1 @@
+"""The hyperv fabric plugin."""

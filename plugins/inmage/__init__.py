@@ -1,0 +1,1 @@
+"""The inmage fabric plugin."""

@@ -1,0 +1,1 @@
+"""The vmm fabric plugin."""

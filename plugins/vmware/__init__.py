@@ -1,0 +1,1 @@
+"""The vmware fabric plugin."""

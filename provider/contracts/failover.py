@@ -1,0 +1,77 @@
+"""Failover values: requests to the target side and what comes back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from provider.contracts.declarations import FailoverMode
+from provider.model.inventory import Machine
+from provider.model.recovery import RecoveryPoint
+
+
+@dataclass(frozen=True)
+class NicPlacement:
+    """Where one replica NIC lands: the mapped target network and its IP setting."""
+
+    nic_id: str
+    network_id: str
+    ip_address: str = ""
+
+
+@dataclass(frozen=True)
+class FailoverRequest:
+    """Create (or, for TEST, create isolated) a replica machine at a recovery point."""
+
+    item_id: str
+    machine: Machine
+    point: RecoveryPoint
+    mode: FailoverMode
+    nics: tuple[NicPlacement, ...] = ()
+    replica_name: str = ""
+
+
+@dataclass(frozen=True)
+class ReplicaDisk:
+    """A disk of a replica machine and the digest it holds."""
+
+    disk_id: str
+    digest: str
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class FailoverResult:
+    """The replica machine the target created and started."""
+
+    item_id: str
+    replica_id: str
+    replica_name: str
+    power_state: str
+    disks: tuple[ReplicaDisk, ...]
+    nics: tuple[NicPlacement, ...] = ()
+
+
+@dataclass(frozen=True)
+class PreparedSource:
+    """The source after a planned failover's preparation: stopped, final cut pending."""
+
+    machine_id: str
+    power_state: str
+
+
+@dataclass(frozen=True)
+class CleanupResult:
+    """What a cleanup removed, and what it could not (empty ``left`` means clean)."""
+
+    removed: tuple[str, ...]
+    left: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReverseSource:
+    """After re-protect: the replica is the new source, reachable as a fabric."""
+
+    item_id: str
+    connection_kind: str
+    address: str
+    machine: Machine

@@ -194,11 +194,14 @@ def srp_block_digests(
 
 
 @hookspec
-def srp_release_cut(connection: FabricConnection, cut: Cut) -> None:
-    """Release a cut (delete its snapshot); its changes are now the base.
+def srp_release_cut(connection: FabricConnection, cut: Cut, confirmed: bool) -> None:
+    """Release a cut (delete its snapshot).
 
-    Called by the engine once every disk of the cut is safely on the target
-    or cached, and also when a cycle is abandoned.
+    Called by the engine with ``confirmed=True`` once every disk of the cut
+    is safely in the process server's cache: the cut's changes are now the
+    base of the next one. Called with ``confirmed=False`` when a cycle is
+    abandoned: the next cut from the last confirmed one must still include
+    this cut's changes, so nothing is lost.
     """
 
 

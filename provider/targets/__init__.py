@@ -1,0 +1,1 @@
+"""Replication targets built into srp (each registered through the ``srp`` entry points)."""

@@ -1,0 +1,1 @@
+"""The ``srp`` command line."""

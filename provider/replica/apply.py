@@ -26,8 +26,10 @@ from pathlib import Path
 
 from provider.contracts.transfer import AppliedHrl, DiskRef
 from provider.errors import (
+    HrlError,
     HrlForeign,
     HrlReplay,
+    HrlWrongKey,
     NotFound,
     RecoveryPointUnavailable,
     ResyncRequired,
@@ -61,6 +63,26 @@ def apply_stored(
     if state is not None and sequence <= state.sequence:
         return _already_applied(disk, state, sequence)
     path = _stored_path(layout, disk, sequence)
+    try:
+        return _apply_file(layout, disk, space, sequence, key, path, state)
+    except HrlWrongKey:
+        raise  # the file may be sound: keep it for the right key
+    except HrlError:
+        # A damaged or out-of-chain HRL is useless: drop it so the sender can
+        # store a good one under the same sequence.
+        remove_quietly(path)
+        raise
+
+
+def _apply_file(
+    layout: DiskLayout,
+    disk: DiskRef,
+    space: SpaceGuard,
+    sequence: int,
+    key: bytes | None,
+    path: Path,
+    state: DiskState | None,
+) -> AppliedHrl:
     with HrlReader(path, key=key) as reader:
         _check_header(reader.header, disk, state, sequence)
         summary = reader.verify()

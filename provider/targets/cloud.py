@@ -36,6 +36,8 @@ TARGET_KIND = TargetKind(
     kind=KIND,
     title="Cloud target (directory-backed storage account)",
     data_path=DataPath.HRL,
+    # The compute side (failover hooks) is not served yet: declare no failover mode.
+    failover_modes=(),
     parameters=(
         ConnectionParameter(
             "path", required=True, description="directory holding the storage account"

@@ -135,7 +135,7 @@ def test_failed_read_abandons_the_cycle_and_loses_nothing(lab, plugin) -> None:
     disk = next(iter(machine.disks.values()))
     write_pattern(disk, 100 * KIB, 8 * KIB, seed=11)
     disk.set_read_error(True)
-    with pytest.raises(RemoteCommandFailed, match="reading disk .* failed"):
+    with pytest.raises(RemoteCommandFailed, match=r"reading disk .* failed"):
         lab.cycle(item.item_id)
     disk.set_read_error(False)
     write_pattern(disk, 400 * KIB, 8 * KIB, seed=12)

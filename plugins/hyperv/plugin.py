@@ -1,0 +1,96 @@
+"""The ``hyperv`` plugin's hook implementations (entry point ``hyperv`` in group ``srp``).
+
+Each hook takes the cached client for the connection and hands the work to
+the module that owns the concept: :mod:`discovery`, :mod:`sync`,
+:mod:`power`. Clients are cached per fabric id and address and dropped by
+``srp_disconnect``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from plugins.hyperv import discovery, power, sync
+from plugins.hyperv.client import ClientPool
+from plugins.hyperv.kinds import HYPERV, HYPERV_REPLICA
+from provider.contracts.connection import FabricConnection, FabricIdentity
+from provider.contracts.declarations import FabricKind, TargetKind
+from provider.contracts.failover import PreparedSource
+from provider.contracts.replica import BlockDigest, Cut, CutRequest, ExtentData, TrackingInfo
+from provider.hookspecs import hookimpl
+from provider.model.inventory import Inventory, Machine
+
+CLIENTS = ClientPool()
+
+
+@hookimpl
+def srp_fabric_kinds() -> Sequence[FabricKind]:
+    return (HYPERV,)
+
+
+@hookimpl
+def srp_target_kinds() -> Sequence[TargetKind]:
+    return (HYPERV_REPLICA,)
+
+
+@hookimpl
+def srp_connect(connection: FabricConnection) -> FabricIdentity:
+    return discovery.identify(CLIENTS.get(connection))
+
+
+@hookimpl
+def srp_discover(connection: FabricConnection) -> Inventory:
+    return discovery.discover(CLIENTS.get(connection), connection.option("site"))
+
+
+@hookimpl
+def srp_disconnect(connection: FabricConnection) -> None:
+    CLIENTS.drop(connection)
+
+
+@hookimpl
+def srp_enable_tracking(connection: FabricConnection, machine: Machine) -> TrackingInfo:
+    return sync.enable_tracking(CLIENTS.get(connection), machine)
+
+
+@hookimpl
+def srp_disable_tracking(connection: FabricConnection, machine: Machine) -> None:
+    sync.disable_tracking(CLIENTS.get(connection), machine)
+
+
+@hookimpl
+def srp_capture_cut(connection: FabricConnection, request: CutRequest) -> Cut:
+    return sync.capture_cut(CLIENTS.get(connection), request)
+
+
+@hookimpl
+def srp_read_extents(
+    connection: FabricConnection,
+    cut: Cut,
+    machine_id: str,
+    disk_id: str,
+    extents: Sequence[tuple[int, int]],
+) -> Iterator[ExtentData]:
+    return sync.read_extents(CLIENTS.get(connection), cut, machine_id, disk_id, extents)
+
+
+@hookimpl
+def srp_block_digests(
+    connection: FabricConnection, cut: Cut, machine_id: str, disk_id: str, block_size: int
+) -> Iterator[BlockDigest]:
+    return sync.block_digests(CLIENTS.get(connection), cut, machine_id, disk_id, block_size)
+
+
+@hookimpl
+def srp_release_cut(connection: FabricConnection, cut: Cut, confirmed: bool) -> None:
+    sync.release_cut(CLIENTS.get(connection), cut, confirmed)
+
+
+@hookimpl
+def srp_prepare_failover(connection: FabricConnection, machine: Machine) -> PreparedSource:
+    return power.shut_down(CLIENTS.get(connection), machine)
+
+
+@hookimpl
+def srp_resume_source(connection: FabricConnection, machine: Machine) -> None:
+    power.start(CLIENTS.get(connection), machine)

@@ -85,9 +85,23 @@ class EngineHarness:
     ) -> None:
         self.store.close()
 
-    def register_fabric(self, kind: str, address: str, username: str, password: str) -> str:
+    def register_fabric(
+        self,
+        kind: str,
+        address: str,
+        username: str,
+        password: str,
+        options: Mapping[str, str] | None = None,
+    ) -> str:
         """Connect, discover and store a fabric with its secret sealed; returns its id."""
-        fabric = Fabric(f"fab-{uuid.uuid4().hex[:8]}", address, kind, address, username)
+        fabric = Fabric(
+            f"fab-{uuid.uuid4().hex[:8]}",
+            address,
+            kind,
+            address,
+            username,
+            tuple((options or {}).items()),
+        )
         secret = Secret(password)
         with self.store.unit() as tx:
             SealedSecrets(self.vault.box).add_fabric(tx, fabric, secret)

@@ -42,6 +42,7 @@ class CycleReport:
     recorded: tuple[RecoveryPoint, ...]
     pending: tuple[str, ...]
     note: str = ""
+    resynchronized: tuple[str, ...] = ()
 
 
 def _quiet(fraction: float, label: str) -> None:
@@ -90,7 +91,10 @@ def _cut_and_ship(
     result, waiting = _promote_or_wait(ctx, group)
     shipped = sum(w.summary.payload_bytes for w in written)
     note = "; ".join(n for n in (cut.note, waiting) if n)
-    return CycleReport(cut.cut_id, cut.consistency, shipped, result.recorded, result.pending, note)
+    resynced = tuple(s.changes.disk_id for s in shipments if s.resync)
+    return CycleReport(
+        cut.cut_id, cut.consistency, shipped, result.recorded, result.pending, note, resynced
+    )
 
 
 def _promote_or_wait(ctx: EngineContext, group: Group) -> tuple[PromoteResult, str]:

@@ -124,6 +124,8 @@ def test_lost_tracking_resynchronizes_by_digest(lab, plugin) -> None:
     expected = content(machine)
     report = lab.cycle(item.item_id)
     assert len(report.recorded) == 1
+    assert report.resynchronized == (disk.disk_id,)
+    assert report.bytes_shipped < disk.capacity // 2
     assert lab.item(item.item_id).state is ReplicationState.PROTECTED
     assert_replica_at_latest(lab, item.item_id, expected)
 

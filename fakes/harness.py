@@ -147,9 +147,11 @@ class EngineHarness:
         request = ProtectRequest(fabric_id, machine_id, policy or "default", self.target_id, group)
         return protect(self.ctx, request)
 
-    def cycle(self, *item_ids: str, consistency: Consistency = Consistency.CRASH) -> CycleReport:
+    def cycle(
+        self, *item_ids: str, consistency: Consistency = Consistency.CRASH, resync_now: bool = False
+    ) -> CycleReport:
         """Run one replication cycle of these items (cut together)."""
-        return run_cycle(self.ctx, list(item_ids), consistency=consistency)
+        return run_cycle(self.ctx, list(item_ids), consistency=consistency, resync_now=resync_now)
 
     def item(self, item_id: str) -> ProtectedItem:
         """The item as the vault holds it now."""

@@ -24,8 +24,14 @@ from provider.engine.health import CycleOutcome
 from provider.engine.pipeline import WrittenHrl, commit_table
 from provider.engine.points import load_pending, save_pending
 from provider.engine.promote import PromoteResult, promote
-from provider.engine.shipping import DiskShipment, Progress, plan_shipments, write_shipments
-from provider.engine.state import record_outcome, set_states
+from provider.engine.shipping import (
+    DiskShipment,
+    Progress,
+    needs_resync,
+    plan_shipments,
+    write_shipments,
+)
+from provider.engine.state import mark_resync_required, record_outcome, set_states
 from provider.errors import SrpError, TargetUnavailable
 from provider.model.recovery import Consistency, DiskPoint, RecoveryPoint
 from provider.model.states import ReplicationState
@@ -55,13 +61,18 @@ def run_cycle(
     *,
     consistency: Consistency = Consistency.CRASH,
     progress: Progress = _quiet,
+    resync_now: bool = False,
 ) -> CycleReport:
-    """Run one cycle for these items (one machine, or a replication group)."""
+    """Run one cycle for these items (one machine, or a replication group).
+
+    ``resync_now`` is the operator's command: resynchronize now, whatever the
+    policy's resync window says.
+    """
     # The target being away must not stop new cuts: they wait in the cache.
     backlog, backlog_note = _promote_or_wait(ctx, load_group(ctx, item_ids))
     group = load_group(ctx, item_ids)  # the backlog may have reset markers
     try:
-        report = _cut_and_ship(ctx, group, consistency, progress)
+        report = _cut_and_ship(ctx, group, consistency, progress, resync_now)
     except SrpError as exc:
         record_outcome(ctx, group, CycleOutcome(ctx.clock(), False, str(exc)))
         raise
@@ -71,7 +82,11 @@ def run_cycle(
 
 
 def _cut_and_ship(
-    ctx: EngineContext, group: Group, consistency: Consistency, progress: Progress
+    ctx: EngineContext,
+    group: Group,
+    consistency: Consistency,
+    progress: Progress,
+    resync_now: bool,
 ) -> CycleReport:
     request = CutRequest(
         f"cut-{uuid.uuid4().hex[:16]}",
@@ -80,6 +95,10 @@ def _cut_and_ship(
         consistency,
     )
     cut = ctx.plugins.capture_cut(group.source, request)
+    deferred = "" if resync_now else _deferred_resync(ctx, group, cut)
+    if deferred:
+        ctx.plugins.release_cut(group.source, cut, False)
+        return CycleReport(cut.cut_id, cut.consistency, 0, (), (), deferred)
     try:
         shipments = plan_shipments(ctx, group, cut)
         written = write_shipments(ctx, group, cut, shipments, progress)
@@ -95,6 +114,22 @@ def _cut_and_ship(
     return CycleReport(
         cut.cut_id, cut.consistency, shipped, result.recorded, result.pending, note, resynced
     )
+
+
+def _deferred_resync(ctx: EngineContext, group: Group, cut: Cut) -> str:
+    # A resync reads every block on both sides: the policy may confine it to
+    # a window (or to an operator's command). Until then nothing ships, and
+    # the items say why; their existing points stay usable for failover.
+    waiting = [c for c in cut.disks if needs_resync(group.member(c.machine_id), c)]
+    if not waiting or group.policy.resync_allowed(ctx.clock()):
+        return ""
+    policy = group.policy
+    when = f"the window {policy.resync_window} UTC" if policy.auto_resync else "an operator"
+    reason = f"{waiting[0].reason or 'tracking lost'}; waiting for {when} to resynchronize"
+    with ctx.store.unit() as tx:
+        for item_id in {group.member(c.machine_id).item.item_id for c in waiting}:
+            mark_resync_required(tx, item_id, reason)
+    return f"resynchronization deferred: {reason}"
 
 
 def _promote_or_wait(ctx: EngineContext, group: Group) -> tuple[PromoteResult, str]:

@@ -36,14 +36,15 @@ def plan_shipments(ctx: EngineContext, group: Group, cut: Cut) -> list[DiskShipm
     shipments = []
     for changes in cut.disks:
         member = group.member(changes.machine_id)
-        resync = _needs_resync(member, changes)
+        resync = needs_resync(member, changes)
         extents = _resync_extents(ctx, group, cut, member, changes) if resync else changes.extents
         aligned = align_extents(extents, DIGEST_BLOCK_SIZE, changes.capacity)
         shipments.append(DiskShipment(member, changes, tuple(aligned), resync))
     return shipments
 
 
-def _needs_resync(member: Member, changes: DiskChanges) -> bool:
+def needs_resync(member: Member, changes: DiskChanges) -> bool:
+    """True when this disk must be compared by digest rather than shipped as reported."""
     # A full copy over a replica that already holds data would leave stale
     # blocks where the source is now unallocated: compare digests instead.
     marker = member.markers.get(changes.disk_id)

@@ -58,6 +58,8 @@ class ReplicationPolicy:
     initial_replication_start: float | None = None
     rpo_warning_minutes: int = 30
     rpo_critical_minutes: int = 60
+    auto_resync: bool = True
+    resync_window: str = ""
 
     def __post_init__(self) -> None:
         require_id("ReplicationPolicy", "name", self.name)
@@ -71,6 +73,18 @@ class ReplicationPolicy:
         self._check_frequency()
         self._check_retention()
         self._check_thresholds()
+        if self.resync_window:
+            parse_window(self.name, self.resync_window)
+
+    def resync_allowed(self, at: float) -> bool:
+        """Whether a resynchronization may start at this time (UTC window, or any time)."""
+        if not self.auto_resync:
+            return False
+        if not self.resync_window:
+            return True
+        start, end = parse_window(self.name, self.resync_window)
+        minute = int(at // 60) % (24 * 60)
+        return start <= minute < end if start < end else minute >= start or minute < end
 
     @property
     def cycle_seconds(self) -> int:
@@ -122,3 +136,24 @@ class ReplicationPolicy:
                 f"policy {self.name!r}: RPO critical threshold ({self.rpo_critical_minutes} "
                 f"min) must be above the warning threshold ({self.rpo_warning_minutes} min)"
             )
+
+
+def parse_window(policy: str, window: str) -> tuple[int, int]:
+    """A daily UTC window "HH:MM-HH:MM" as (start, end) minutes; may wrap midnight."""
+    try:
+        start_text, end_text = window.split("-")
+        start, end = (_minutes(part) for part in (start_text, end_text))
+    except ValueError as exc:
+        raise PolicyError(
+            f"policy {policy!r}: resync window {window!r} is not like 22:00-06:00 (UTC)"
+        ) from exc
+    if start == end:
+        raise PolicyError(f"policy {policy!r}: resync window {window!r} is empty")
+    return start, end
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = (int(part) for part in text.strip().split(":"))
+    if not (0 <= hours < 24 and 0 <= minutes < 60):
+        raise ValueError(text)
+    return hours * 60 + minutes

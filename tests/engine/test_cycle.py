@@ -41,9 +41,9 @@ class TickingHarness(EngineHarness):
         super().__init__(root, plugins={"simulated": plugin}, clock=clock.now, **options)
         self.virtual_clock = clock
 
-    def cycle(self, *item_ids: str, consistency: Consistency = Consistency.CRASH):
+    def cycle(self, *item_ids: str, consistency=Consistency.CRASH, resync_now: bool = False):
         self.virtual_clock.advance(30)
-        return super().cycle(*item_ids, consistency=consistency)
+        return super().cycle(*item_ids, consistency=consistency, resync_now=resync_now)
 
 
 @pytest.fixture
@@ -293,3 +293,42 @@ def test_retention_prunes_old_points_but_keeps_the_latest(lab, plugin, clock) ->
     assert len(points) < 5
     expected = disk.read(0, disk.capacity)
     assert lab.replica_bytes(item.item_id, disk.disk_id, points[-1].disks[0].sequence) == expected
+
+
+def test_resync_waits_for_the_policy_window(lab, plugin, clock) -> None:
+    _, machine, fabric_id = setup_machine(lab, plugin, [256 * KIB])
+    hour = int(clock.now() // 3600 % 24)
+    window = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
+    lab.add_policy("nightly", resync_window=window)
+    item = lab.protect(fabric_id, machine.machine_id, policy="nightly")
+    lab.cycle(item.item_id)
+    disk = next(iter(machine.disks.values()))
+    disk.lose_tracking()
+    write_pattern(disk, 8 * KIB, 4 * KIB, seed=21)
+    report = lab.cycle(item.item_id)
+    assert report.recorded == ()
+    assert f"waiting for the window {window} UTC" in report.note
+    waiting = lab.item(item.item_id)
+    assert waiting.state is ReplicationState.RESYNC_REQUIRED
+    assert waiting.health.level is Health.CRITICAL
+    clock.advance(2 * 3600 - clock.now() % 3600 + 60)
+    expected = content(machine)
+    report = lab.cycle(item.item_id)
+    assert report.resynchronized == (disk.disk_id,)
+    assert lab.item(item.item_id).state is ReplicationState.PROTECTED
+    assert lab.item(item.item_id).health.level is Health.NORMAL
+    assert_replica_at_latest(lab, item.item_id, expected)
+
+
+def test_manual_resync_policy_waits_for_the_operator(lab, plugin) -> None:
+    _, machine, fabric_id = setup_machine(lab, plugin, [256 * KIB])
+    lab.add_policy("manual", auto_resync=False)
+    item = lab.protect(fabric_id, machine.machine_id, policy="manual")
+    lab.cycle(item.item_id)
+    disk = next(iter(machine.disks.values()))
+    disk.lose_tracking()
+    assert "waiting for an operator" in lab.cycle(item.item_id).note
+    expected = content(machine)
+    report = lab.cycle(item.item_id, resync_now=True)
+    assert report.resynchronized == (disk.disk_id,)
+    assert_replica_at_latest(lab, item.item_id, expected)

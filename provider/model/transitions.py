@@ -11,9 +11,7 @@ from provider.errors import InvalidTransition
 S = TypeVar("S", bound=enum.Enum)
 
 
-def check_transition(
-    name: str, table: Mapping[S, frozenset[S]], current: S, wanted: S
-) -> S:
+def check_transition(name: str, table: Mapping[S, frozenset[S]], current: S, wanted: S) -> S:
     """Return ``wanted`` if the table allows ``current -> wanted``, else raise.
 
     The error names the machine, both states and every state reachable from

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -31,6 +31,7 @@ from provider.contracts.transfer import DiskRef
 from provider.engine.context import EngineContext
 from provider.engine.cycle import CycleReport, run_cycle
 from provider.engine.forwarder import RetryPolicy
+from provider.engine.process_servers import ProcessServer
 from provider.engine.protect import ProtectRequest, protect
 from provider.model.inventory import Fabric
 from provider.model.item import ProtectedItem
@@ -54,6 +55,7 @@ class EngineHarness:
         plugins: Mapping[str, object],
         clock: Callable[[], float] = time.time,
         cache_bytes: int = 1 << 30,
+        process_servers: Sequence[ProcessServer] = (),
     ) -> None:
         self.root = root
         self.home = root / "home"
@@ -74,6 +76,7 @@ class EngineHarness:
             clock=clock,
             cache_bytes=cache_bytes,
             retry=RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05),
+            process_servers=process_servers,
         )
         self.target_id = self.add_target(root / "storage-account")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from provider.contracts.connection import FabricConnection, TargetConnection
 from provider.contracts.transfer import DiskRef
 from provider.engine.cache import HrlCache
 from provider.engine.forwarder import RetryPolicy
+from provider.engine.process_servers import ProcessServer, ProcessServerPool
 from provider.model.checks import require_id
 from provider.pluginmanager import PluginManager
 from provider.store.vaultstore import VaultStore
@@ -20,6 +21,8 @@ from provider.vault.setup import Vault
 
 #: Default bound of the process server's HRL cache.
 DEFAULT_CACHE_BYTES = 8 * 1024**3
+#: The process server of a single-server deployment.
+LOCAL_PROCESS_SERVER = "ps-local"
 
 
 @dataclass
@@ -40,10 +43,23 @@ class EngineContext:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     cache_bytes: int = DEFAULT_CACHE_BYTES
     verify_points: bool = True
-    cache: HrlCache = field(init=False)
+    process_servers: Sequence[ProcessServer] = ()
+    pool: ProcessServerPool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.cache = HrlCache(self.state_dir / "cache", self.cache_bytes)
+        servers = self.process_servers or (
+            ProcessServer(LOCAL_PROCESS_SERVER, cache_bytes=self.cache_bytes),
+        )
+        self.pool = ProcessServerPool(self.state_dir, servers)
+
+    @property
+    def cache(self) -> HrlCache:
+        """The first process server's cache (the only one in a single-server deployment)."""
+        return self.pool.caches()[0]
+
+    def cache_for(self, item_id: str) -> HrlCache:
+        """The HRL cache of the process server the item is assigned to."""
+        return self.pool.cache_for(item_id)
 
     def fabric_connection(self, fabric_id: str) -> FabricConnection:
         """The fabric's connection with its secret unsealed."""

@@ -107,6 +107,8 @@ def _cut_and_ship(
         ctx.plugins.release_cut(group.source, cut, False)
         raise
     ctx.plugins.release_cut(group.source, cut, True)
+    for hrl in written:
+        ctx.pool.record_churn(hrl.plan.disk.item_id, hrl.summary.payload_bytes, ctx.clock())
     result, waiting = _promote_or_wait(ctx, group)
     shipped = sum(w.summary.payload_bytes for w in written)
     note = "; ".join(n for n in (cut.note, waiting) if n)

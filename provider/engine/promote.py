@@ -51,7 +51,8 @@ def _forward_member(ctx: EngineContext, group: Group, member: Member) -> dict[st
     key, _ = ctx.data_key(group.policy.encryption)
     applied: dict[str, int] = {}
     for disk in member.disk_refs():
-        result = forward_pending(ctx.plugins, group.target, disk, ctx.cache, key, ctx.retry)
+        cache = ctx.cache_for(disk.item_id)
+        result = forward_pending(ctx.plugins, group.target, disk, cache, key, ctx.retry)
         if result.refused is not None:
             _after_refusal(ctx, group, member, result.refused)
         applied[disk.disk_id] = _applied_sequence(ctx, group, disk)
@@ -72,8 +73,9 @@ def _after_refusal(ctx: EngineContext, group: Group, member: Member, refused: Re
     # this disk resynchronizes by digest, so the refused bytes are resent.
     disk: DiskRef = refused.disk
     holdings = ctx.plugins.target_holdings(group.target, disk)
-    for sequence in ctx.cache.pending(disk):
-        ctx.cache.discard(disk, sequence)
+    cache = ctx.cache_for(disk.item_id)
+    for sequence in cache.pending(disk):
+        cache.discard(disk, sequence)
     for point in load_pending(ctx, member.item.item_id):
         if any(
             d.disk_id == disk.disk_id and d.sequence > holdings.applied_sequence

@@ -78,4 +78,5 @@ def protect(ctx: EngineContext, request: ProtectRequest) -> ProtectedItem:
     item = walk(item, (ReplicationState.INITIAL_REPLICATION,))
     with ctx.store.unit() as tx:
         tx.items.add(item)
+    ctx.pool.server_for(item.item_id)  # assigned now, to the least loaded process server
     return item

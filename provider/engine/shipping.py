@@ -84,7 +84,7 @@ def write_shipments(
             written.append(_write_one(ctx, group, cut, shipment, meter))
     except BaseException:
         for hrl in written:
-            abandon(hrl, ctx.cache)
+            abandon(hrl, ctx.cache_for(hrl.plan.disk.item_id))
         raise
     return written
 
@@ -117,7 +117,7 @@ def _write_one(
         return meter.counting(extents, f"{member.machine.name}/{changes.disk_id}")
 
     table: BlockDigestTable = ctx.digest_table(disk, changes.capacity)
-    return write_hrl(plan, shipment.extents, read, ctx.cache, table)
+    return write_hrl(plan, shipment.extents, read, ctx.cache_for(disk.item_id), table)
 
 
 class _Meter:

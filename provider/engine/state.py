@@ -55,17 +55,35 @@ def record_outcome(ctx: EngineContext, group: Group, outcome: CycleOutcome) -> N
             window = add_outcome(ctx, member.item.item_id, outcome)
             item = tx.items.get(member.item.item_id)
             health = assess(item.health, group.policy, outcome.at, item.last_point_at, window)
-            health = _cache_rule(ctx, health)
+            health = _cache_rule(ctx, item.item_id, health)
+            health = _capacity_rule(ctx, item.item_id, outcome.at, health)
             tx.items.update(replace(item, health=health))
 
 
-def _cache_rule(ctx: EngineContext, health: HealthReport) -> HealthReport:
-    usage = ctx.cache.usage()
-    if usage.fraction < ctx.cache.warn_fraction:
+def _cache_rule(ctx: EngineContext, item_id: str, health: HealthReport) -> HealthReport:
+    cache = ctx.cache_for(item_id)
+    usage = cache.usage()
+    if usage.fraction < cache.warn_fraction:
         return health.cleared("cache")
+    server = ctx.pool.server_for(item_id).name
     return health.raised(
         "cache",
         Health.WARNING,
-        f"process server cache is {usage.fraction:.0%} full ({usage.used_bytes} bytes): "
-        "the target is not keeping up",
+        f"process server {server} cache is {usage.fraction:.0%} full ({usage.used_bytes} "
+        "bytes): the target is not keeping up",
+    )
+
+
+def _capacity_rule(
+    ctx: EngineContext, item_id: str, now: float, health: HealthReport
+) -> HealthReport:
+    load = ctx.pool.load_of(item_id, now)
+    if load.fraction <= 1.0:
+        return health.cleared("process-server")
+    return health.raised(
+        "process-server",
+        Health.WARNING,
+        f"process server {load.server.name} is over its capacity: {load.bytes_last_day} bytes "
+        f"of churn in the last day for {load.server.capacity_per_day} a day "
+        f"({load.items} items); add a process server",
     )

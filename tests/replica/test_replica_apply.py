@@ -156,7 +156,11 @@ def test_an_older_sequence_is_refused_as_a_replay(
 
 
 class TestRefusalsLeaveTheReplicaUntouched:
-    """Every refused HRL leaves every file of the disk exactly as it was."""
+    """Every refused HRL leaves every file of the disk exactly as it was.
+
+    The one exception is the refused HRL itself: it is dropped from
+    ``incoming/`` so a sound one can be stored under the same sequence.
+    """
 
     @pytest.fixture
     def applied(self, store: ReplicaStore, chain: HrlChain, source: SourceDisk) -> HrlChain:
@@ -165,13 +169,25 @@ class TestRefusalsLeaveTheReplicaUntouched:
         return chain
 
     def refuse(
-        self, store: ReplicaStore, path: Path, sequence: int, error: type[SrpError]
+        self,
+        store: ReplicaStore,
+        path: Path,
+        sequence: int,
+        error: type[SrpError],
+        *,
+        dropped: bool = True,
     ) -> SrpError:
         store.store_hrl(sequence, path)
         before = tree_snapshot(store.layout.root)
+        stored = next(name for name in before if name.startswith("incoming/"))
         with pytest.raises(error) as caught:
             store.apply(sequence)
-        assert tree_snapshot(store.layout.root) == before
+        after = tree_snapshot(store.layout.root)
+        if dropped:
+            assert after == {name: data for name, data in before.items() if name != stored}
+            assert store.holdings().stored == ()
+        else:
+            assert after == before
         assert not store.layout.journal.exists()
         return caught.value
 
@@ -230,7 +246,8 @@ class TestRefusalsLeaveTheReplicaUntouched:
     ) -> None:
         encrypted = replace(applied, key=KEY)
         path = encrypted.next([(0, b"secret")])
-        self.refuse(store, path, 3, HrlWrongKey)
+        # The file may be sound: it stays, to be applied with the right key.
+        self.refuse(store, path, 3, HrlWrongKey, dropped=False)
 
 
 def test_applying_a_sequence_never_stored_is_not_found(store: ReplicaStore) -> None:

@@ -3,7 +3,11 @@
 :class:`SimulatedFabric` holds machines whose disks are
 :class:`fakes.disk.VirtualDisk`; :class:`SimulatedFabricPlugin` serves it to
 srp as a fabric kind (``simulated`` by default) with the discovery, replica
-sync and source-side failover hooks, exactly as a real fabric plugin does.
+sync and source-side failover hooks (shut down, start, and write the blocks
+that reverse replication and failback send back), exactly as a real fabric
+plugin does. Give ``capabilities`` to play another scenario's kind (a
+VMware-like kind without planned failover, a physical one that fails back
+to it).
 Register the plugin on a :class:`provider.pluginmanager.PluginManager`, put
 fabrics in it by address, and the whole engine runs against them.
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from fakes.clock import Clock, SystemClock
 from fakes.cutbook import CutBook
@@ -61,11 +66,16 @@ class SimulatedMachine:
     networks: tuple[str, ...] = ("net-prod",)
     power_state: str = "running"
     books: dict[str, CutBook] = field(default_factory=dict)
+    #: The IP address of each NIC, in NIC order (fewer addresses: the rest have none).
+    addresses: tuple[str, ...] = ()
 
     def describe(self, container_id: str) -> Machine:
         """The machine as discovery reports it."""
         disks = tuple(Disk(d.disk_id, d.name, d.capacity) for d in self.disks.values())
-        nics = tuple(Nic(f"{self.machine_id}-nic{i}", net) for i, net in enumerate(self.networks))
+        nics = tuple(
+            Nic(f"{self.machine_id}-nic{i}", net, ip_addresses=tuple(self.addresses[i : i + 1]))
+            for i, net in enumerate(self.networks)
+        )
         return Machine(
             self.machine_id, self.name, container_id, disks, nics, power_state=self.power_state
         )
@@ -82,14 +92,22 @@ class SimulatedFabric:
         self.container_id = f"site-{address}"
 
     def add_machine(
-        self, name: str, disks: Sequence[int], *, networks: tuple[str, ...] = ("net-prod",)
+        self,
+        name: str,
+        disks: Sequence[int],
+        *,
+        networks: tuple[str, ...] = ("net-prod",),
+        sparse_dir: Path | None = None,
     ) -> SimulatedMachine:
-        """Add a machine with one in-memory disk per capacity given."""
+        """Add a machine with one disk per capacity given.
+
+        Disks live in memory, or with ``sparse_dir`` in new sparse files
+        ``<sparse_dir>/<disk id>.img`` (large disks: only written blocks take
+        space). The caller owns ``sparse_dir`` and removes the files.
+        """
         machine_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.address}/{name}"))
         virtual = {
-            f"{machine_id}-d{i}": VirtualDisk.in_memory(
-                size, name=f"{name}-d{i}", disk_id=f"{machine_id}-d{i}"
-            )
+            f"{machine_id}-d{i}": _new_disk(size, f"{name}-d{i}", f"{machine_id}-d{i}", sparse_dir)
             for i, size in enumerate(disks)
         }
         machine = SimulatedMachine(machine_id, name, virtual, networks)
@@ -129,8 +147,15 @@ KIND_CAPABILITIES = Capabilities(
 class SimulatedFabricPlugin:
     """The plugin serving simulated fabrics by address."""
 
-    def __init__(self, kind: str = "simulated", *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        kind: str = "simulated",
+        *,
+        clock: Clock | None = None,
+        capabilities: Capabilities = KIND_CAPABILITIES,
+    ) -> None:
         self.kind = kind
+        self.capabilities = capabilities
         self.clock: Clock = clock or SystemClock()
         self.fabrics: dict[str, SimulatedFabric] = {}
 
@@ -150,7 +175,7 @@ class SimulatedFabricPlugin:
 
     @hookimpl
     def srp_fabric_kinds(self) -> Sequence[FabricKind]:
-        return [FabricKind(self.kind, "Simulated fabric (fakes)", capabilities=KIND_CAPABILITIES)]
+        return [FabricKind(self.kind, "Simulated fabric (fakes)", capabilities=self.capabilities)]
 
     @hookimpl
     def srp_connect(self, connection: FabricConnection) -> FabricIdentity:
@@ -244,8 +269,30 @@ class SimulatedFabricPlugin:
     def srp_resume_source(self, connection: FabricConnection, machine: Machine) -> None:
         self._fabric(connection).machine(machine.machine_id, "start").power_state = "running"
 
+    @hookimpl
+    def srp_write_extents(
+        self,
+        connection: FabricConnection,
+        machine: Machine,
+        disk_id: str,
+        extents: Sequence[ExtentData],
+    ) -> None:
+        sim = self._fabric(connection).machine(machine.machine_id, "write extents")
+        if disk_id not in sim.disks:
+            raise MachineNotFound(f"{connection.address}: machine {sim.name} has no disk {disk_id}")
+        for extent in extents:
+            sim.disks[disk_id].write(extent.offset, extent.data)
+
     def _book(self, connection: FabricConnection, machine_id: str, disk_id: str) -> CutBook:
         return self._fabric(connection).machine(machine_id, "read").books[disk_id]
+
+
+def _new_disk(capacity: int, name: str, disk_id: str, sparse_dir: Path | None) -> VirtualDisk:
+    if sparse_dir is None:
+        return VirtualDisk.in_memory(capacity, name=name, disk_id=disk_id)
+    return VirtualDisk.sparse_file(
+        sparse_dir / f"{disk_id}.img", capacity, name=name, disk_id=disk_id
+    )
 
 
 def _consistency(fabric: SimulatedFabric, wanted: Consistency) -> tuple[Consistency, str]:

@@ -53,7 +53,7 @@ from provider.contracts.transfer import (
     RetentionResult,
     TargetInfo,
 )
-from provider.model.inventory import Inventory, Machine
+from provider.model.inventory import Inventory, Machine, Network
 from provider.model.policy import ReplicationPolicy
 
 PROJECT = "srp"
@@ -309,7 +309,34 @@ def srp_prepare_failover(connection: FabricConnection, machine: Machine) -> Prep
 
 @hookspec
 def srp_resume_source(connection: FabricConnection, machine: Machine) -> None:
-    """Start the source machine again after a cancelled planned failover."""
+    """Start the source machine again after a cancelled planned failover.
+
+    Also called by failback once the data is back on the machine.
+    """
+
+
+@hookspec
+def srp_write_extents(
+    connection: FabricConnection, machine: Machine, disk_id: str, extents: Sequence[ExtentData]
+) -> None:
+    """Write extents to one disk of a source machine (reverse replication, failback).
+
+    Called with the blocks that differ between the failed-over replica and
+    the machine, in offset order, in bounded batches. The writes are tracked
+    like any guest write, so forward replication later ships them. Raise
+    ``MachineNotFound`` when the machine is gone.
+    """
+
+
+@hookspec(firstresult=True)
+def srp_target_networks(target: TargetConnection) -> Sequence[Network]:
+    """List the target's networks, isolated test networks included.
+
+    Called before a failover, so that network mappings are checked against
+    what the target really has before anything is touched.
+
+    :returns: the networks. First result wins (one plugin per kind).
+    """
 
 
 @hookspec(firstresult=True)
@@ -335,7 +362,10 @@ def srp_commit_failover(target: TargetConnection, item_id: str, replica_id: str)
 
 @hookspec(firstresult=True)
 def srp_cancel_failover(target: TargetConnection, item_id: str, replica_id: str) -> CleanupResult:
-    """Undo a failover that was not committed; the item goes back to replicating.
+    """Remove a replica machine and its disk views; an unknown replica removes nothing.
+
+    Called to undo a failover that was not committed (the item goes back to
+    replicating), and by failback once the data is back on the source.
 
     :returns: what was removed and what could not be. First result wins.
     """

@@ -62,7 +62,7 @@ from provider.errors import (
     PluginLoadError,
     SrpError,
 )
-from provider.model.inventory import Inventory, Machine
+from provider.model.inventory import Inventory, Machine, Network
 from provider.model.policy import ReplicationPolicy
 from provider.plugin_loading import (
     DISABLE_ENV,
@@ -390,6 +390,24 @@ class PluginManager:
             machine=machine,
         )
 
+    def write_extents(
+        self,
+        connection: FabricConnection,
+        machine: Machine,
+        disk_id: str,
+        extents: Sequence[ExtentData],
+    ) -> None:
+        """Write extents to one disk of a source machine (reverse replication, failback)."""
+        self._action(
+            _Side.FABRIC,
+            connection.kind,
+            "srp_write_extents",
+            connection=connection,
+            machine=machine,
+            disk_id=disk_id,
+            extents=extents,
+        )
+
     # ------------------------------------------------------------------
     # HRL transfer (dispatched by target kind)
 
@@ -453,6 +471,15 @@ class PluginManager:
 
     # ------------------------------------------------------------------
     # Failover, target side (dispatched by target kind)
+
+    def target_networks(self, target: TargetConnection) -> Sequence[Network]:
+        """The target's networks, isolated test networks included."""
+        hook = "srp_target_networks"
+        plugin = self._server(_Side.TARGET, target.kind, hook)
+        found = self._call(plugin, hook, {"target": target})
+        if not isinstance(found, list | tuple) or not all(isinstance(n, Network) for n in found):
+            raise self._wrong_result(plugin, hook, found, "a sequence of Network")
+        return tuple(found)
 
     def failover(self, target: TargetConnection, request: FailoverRequest) -> FailoverResult:
         """Create and start the replica machine at a recovery point."""

@@ -11,11 +11,24 @@ from provider.model.recovery import RecoveryPoint
 
 @dataclass(frozen=True)
 class NicPlacement:
-    """Where one replica NIC lands: the mapped target network and its IP setting."""
+    """Where one replica NIC lands: the mapped target network and its IP setting.
+
+    An empty ``ip_address`` lets the target assign one, from ``subnet`` when
+    given (a static mapping), else from the network's own subnet.
+    """
 
     nic_id: str
     network_id: str
     ip_address: str = ""
+    subnet: str = ""
+
+
+@dataclass(frozen=True)
+class DiskPlacement:
+    """Where one replica disk lands: the mapped target storage (empty: the default)."""
+
+    disk_id: str
+    storage: str = ""
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,7 @@ class FailoverRequest:
     mode: FailoverMode
     nics: tuple[NicPlacement, ...] = ()
     replica_name: str = ""
+    disks: tuple[DiskPlacement, ...] = ()
 
 
 @dataclass(frozen=True)

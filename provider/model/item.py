@@ -18,7 +18,13 @@ class Direction(enum.StrEnum):
 
 @dataclass(frozen=True)
 class ProtectedItem:
-    """A machine protected by a policy towards a target."""
+    """A machine protected by a policy towards a target.
+
+    While failed over, ``replica_id`` names the replica machine on the
+    target, ``failover_point_id`` the point it runs at and ``failover_mode``
+    how it got there (a cancelled planned failover restarts the source).
+    ``test_replica_id`` names a test failover's machine until its cleanup.
+    """
 
     item_id: str
     fabric_id: str
@@ -32,6 +38,10 @@ class ProtectedItem:
     direction: Direction = Direction.FORWARD
     last_point_at: float | None = None
     created_at: float = 0.0
+    replica_id: str = ""
+    test_replica_id: str = ""
+    failover_point_id: str = ""
+    failover_mode: str = ""
 
     def __post_init__(self) -> None:
         require_id("ProtectedItem", "item_id", self.item_id)

@@ -126,6 +126,10 @@ def _item_row(item: ProtectedItem) -> dict[str, Any]:
         "direction": item.direction.value,
         "last_point_at": item.last_point_at,
         "created_at": item.created_at,
+        "replica_id": item.replica_id,
+        "test_replica_id": item.test_replica_id,
+        "failover_point_id": item.failover_point_id,
+        "failover_mode": item.failover_mode,
     }
 
 
@@ -146,4 +150,8 @@ def _item(row: RowMapping) -> ProtectedItem:
         direction=Direction(row["direction"]),
         last_point_at=row["last_point_at"],
         created_at=row["created_at"],
+        replica_id=row["replica_id"],
+        test_replica_id=row["test_replica_id"],
+        failover_point_id=row["failover_point_id"],
+        failover_mode=row["failover_mode"],
     )

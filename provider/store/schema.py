@@ -106,6 +106,10 @@ items = Table(
     Column("direction", String, nullable=False),
     Column("last_point_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
+    Column("replica_id", String, nullable=False, server_default=""),
+    Column("test_replica_id", String, nullable=False, server_default=""),
+    Column("failover_point_id", String, nullable=False, server_default=""),
+    Column("failover_mode", String, nullable=False, server_default=""),
 )
 Index("ix_items_machine", items.c.fabric_id, items.c.machine_id, unique=True)
 

@@ -69,6 +69,7 @@ from provider.model import (
     Job,
     JobState,
     Machine,
+    Network,
     PlanAction,
     PlanGroup,
     RecoveryPlan,
@@ -117,6 +118,7 @@ FAILOVER_RESULT = FailoverResult(
 )
 CLEANUP = CleanupResult(("rep-1", "disk-0.cow"))
 REVERSE = ReverseSource("item-1", "lab", "10.0.0.5", MACHINE)
+NETWORKS = (Network("vnet-1", "prod"), Network("test-1", "drill", isolated=True))
 
 PLAN_GROUP = PlanGroup("group-1", ("vm-1",))
 PLAN = RecoveryPlan("plan-1", (PLAN_GROUP,))
@@ -211,6 +213,17 @@ class LabFabric(Recorder):
     def srp_resume_source(self, connection: FabricConnection, machine: Machine) -> None:
         self.record("srp_resume_source", None, connection=connection, machine=machine)
 
+    @hookimpl
+    def srp_write_extents(
+        self,
+        connection: FabricConnection,
+        machine: Machine,
+        disk_id: str,
+        extents: Sequence[ExtentData],
+    ) -> None:
+        kwargs = {"machine": machine, "disk_id": disk_id, "extents": extents}
+        self.record("srp_write_extents", None, connection=connection, **kwargs)
+
 
 class LabTarget(Recorder):
     """Implements every target-side hook with fixed answers."""
@@ -261,6 +274,10 @@ class LabTarget(Recorder):
     ) -> RetentionResult:
         kwargs = {"disk": disk, "oldest_kept_sequence": oldest_kept_sequence}
         return self.record("srp_apply_retention", RETENTION, target=target, **kwargs)
+
+    @hookimpl
+    def srp_target_networks(self, target: TargetConnection) -> Sequence[Network]:
+        return self.record("srp_target_networks", NETWORKS, target=target)
 
     @hookimpl
     def srp_failover(self, target: TargetConnection, request: FailoverRequest) -> FailoverResult:
@@ -472,11 +489,19 @@ FABRIC_CASES = [
         {"connection": CONN, "machine": MACHINE},
         None,
     ),
+    (
+        "write_extents",
+        (CONN, MACHINE, "disk-0", EXTENTS),
+        "srp_write_extents",
+        {"connection": CONN, "machine": MACHINE, "disk_id": "disk-0", "extents": EXTENTS},
+        None,
+    ),
 ]
 
 IDS = {"target": TARGET, "item_id": "item-1", "replica_id": "rep-1"}
 TARGET_CASES = [
     ("open_target", (TARGET,), "srp_open_target", {"target": TARGET}, TARGET_INFO),
+    ("target_networks", (TARGET,), "srp_target_networks", {"target": TARGET}, NETWORKS),
     (
         "target_holdings",
         (TARGET, DISK),

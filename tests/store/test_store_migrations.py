@@ -36,8 +36,8 @@ def _tables(url: str) -> set[str]:
 
 def test_an_empty_database_is_migrated_to_head(store_url: str) -> None:
     VaultStore.open(store_url).close()
-    assert head_revision() == "0001"
-    assert _revisions(store_url) == ["0001"]
+    assert head_revision() == "0002"
+    assert _revisions(store_url) == ["0002"]
     assert _tables(store_url) == set(metadata.tables) | {"alembic_version"}
 
 
@@ -57,7 +57,7 @@ def test_reopening_a_current_vault_keeps_its_data(store_url: str) -> None:
         tx.policies.add(ReplicationPolicy("gold"))
     with VaultStore.open(store_url) as store, store.read() as tx:
         assert tx.policies.list() == [ReplicationPolicy("gold")]
-    assert _revisions(store_url) == ["0001"]
+    assert _revisions(store_url) == ["0002"]
 
 
 def test_a_vault_from_a_newer_srp_is_refused_untouched(store_url: str) -> None:
@@ -82,7 +82,7 @@ def test_a_refused_sqlite_file_is_byte_for_byte_unchanged(tmp_path: Path) -> Non
     VaultStore.open(url).close()
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     engine.dispose()
     before = (tmp_path / "vault.db").read_bytes()
     with pytest.raises(SchemaTooNew):

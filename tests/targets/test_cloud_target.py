@@ -13,7 +13,7 @@ import pytest
 import provider.targets.cloud as cloud
 from provider import hookspecs
 from provider.contracts.connection import TargetConnection
-from provider.contracts.declarations import DataPath, ParameterType
+from provider.contracts.declarations import DataPath, FailoverMode, ParameterType
 from provider.contracts.replica import BlockDigest
 from provider.contracts.transfer import (
     AppliedHrl,
@@ -51,6 +51,24 @@ TRANSFER_HOOKS = {
     "srp_replica_digests",
     "srp_point_digest",
     "srp_apply_retention",
+}
+FAILOVER_HOOKS = {
+    "srp_target_networks",
+    "srp_failover",
+    "srp_commit_failover",
+    "srp_cancel_failover",
+    "srp_cleanup_test_failover",
+    "srp_reverse_replication",
+}
+#: The replica machine served as the source of reverse replication (fabric kind cloud-replica).
+REPLICA_SOURCE_HOOKS = {
+    "srp_fabric_kinds",
+    "srp_capture_cut",
+    "srp_read_extents",
+    "srp_block_digests",
+    "srp_release_cut",
+    "srp_prepare_failover",
+    "srp_resume_source",
 }
 
 
@@ -96,9 +114,9 @@ def test_the_plugin_is_registered_as_the_cloud_entry_point() -> None:
     assert found["cloud"] == "provider.targets.cloud"
 
 
-def test_the_plugin_implements_exactly_the_transfer_hooks() -> None:
+def test_the_plugin_implements_exactly_the_transfer_failover_and_replica_source_hooks() -> None:
     implemented = {name for name in dir(cloud) if name.startswith("srp_")}
-    assert implemented == TRANSFER_HOOKS
+    assert implemented == TRANSFER_HOOKS | FAILOVER_HOOKS | REPLICA_SOURCE_HOOKS
 
 
 def test_the_target_kind_declaration(hook: pluggy.HookRelay) -> None:
@@ -114,6 +132,19 @@ def test_the_target_kind_declaration(hook: pluggy.HookRelay) -> None:
         ("path", ParameterType.TEXT, True),
         ("quota_bytes", ParameterType.INTEGER, False),
     ]
+    assert kind.failover_modes == (
+        FailoverMode.TEST,
+        FailoverMode.PLANNED,
+        FailoverMode.UNPLANNED,
+        FailoverMode.FAILBACK,
+    )
+
+
+def test_the_replica_source_kind_declaration(hook: pluggy.HookRelay) -> None:
+    (declared,) = hook.srp_fabric_kinds()
+    assert declared == (cloud.REPLICA_KIND,)
+    assert declared[0].kind == "cloud-replica"
+    assert declared[0].capabilities.failover_modes == (FailoverMode.PLANNED,)
 
 
 def test_opening_creates_and_claims_the_account(tmp_path: Path, hook: pluggy.HookRelay) -> None:

@@ -1,0 +1,135 @@
+"""The failover family's facade: every operation as a durable job, checked up front.
+
+Each call first checks every machine (state, the scenario's rules, the
+recovery point, the network mappings) and refuses before touching anything;
+only then does it submit a job with one task per machine and run it. The
+returned job says how it went; each task's output tells the story of its
+machine (a drill report for a test failover).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from provider.engine.context import EngineContext
+from provider.errors import ValidationError
+from provider.failover.cancel import check_cancel
+from provider.failover.commit import check_commit
+from provider.failover.drill import DrillReport, reports_in
+from provider.failover.failback import check_failback
+from provider.failover.handlers import JobKind, register_handlers
+from provider.failover.options import FailoverOptions
+from provider.failover.planned import check_planned
+from provider.failover.reverse import check_reverse
+from provider.failover.subject import load_subject
+from provider.failover.testfailover import check_test_failover
+from provider.failover.unplanned import check_unplanned
+from provider.jobs import JobService
+from provider.model.job import Job
+
+_TITLES = {
+    JobKind.TEST: "test failover of",
+    JobKind.CLEANUP: "test failover cleanup of",
+    JobKind.PLANNED: "planned failover of",
+    JobKind.UNPLANNED: "unplanned failover of",
+    JobKind.COMMIT: "commit of",
+    JobKind.CANCEL: "cancel of",
+    JobKind.REVERSE: "reverse replication of",
+    JobKind.FAILBACK: "failback of",
+}
+
+
+class FailoverService:
+    """Test, planned and unplanned failover, cleanup, commit, cancel, re-protect, failback."""
+
+    def __init__(
+        self, ctx: EngineContext, jobs: JobService | None = None, *, concurrency: int = 1
+    ) -> None:
+        self.ctx = ctx
+        self.jobs = jobs if jobs is not None else JobService(ctx.store, clock=ctx.clock)
+        self.concurrency = concurrency
+        register_handlers(self.jobs, ctx)
+
+    def test_failover(self, item_ids: Sequence[str], options: FailoverOptions | None = None) -> Job:
+        """Start each machine's replica at the point in an isolated network; report drills."""
+        chosen = options or FailoverOptions()
+        return self._run(
+            JobKind.TEST, item_ids, chosen, lambda i: check_test_failover(self.ctx, i, chosen)
+        )
+
+    def cleanup_test_failover(self, item_ids: Sequence[str]) -> Job:
+        """Remove every drill artefact; a second cleanup is a no-op."""
+        return self._run(
+            JobKind.CLEANUP, item_ids, FailoverOptions(), lambda i: load_subject(self.ctx, i)
+        )
+
+    def planned_failover(
+        self, item_ids: Sequence[str], options: FailoverOptions | None = None
+    ) -> Job:
+        """Shut each source down, replicate its last changes, fail over with no loss."""
+        chosen = options or FailoverOptions()
+        return self._run(
+            JobKind.PLANNED, item_ids, chosen, lambda i: check_planned(self.ctx, i, chosen)
+        )
+
+    def unplanned_failover(
+        self, item_ids: Sequence[str], options: FailoverOptions | None = None
+    ) -> Job:
+        """Fail over to the chosen point without the source."""
+        chosen = options or FailoverOptions()
+        return self._run(
+            JobKind.UNPLANNED, item_ids, chosen, lambda i: check_unplanned(self.ctx, i, chosen)
+        )
+
+    def commit(self, item_ids: Sequence[str]) -> Job:
+        """Make failovers final; the other recovery points are discarded."""
+        return self._run(
+            JobKind.COMMIT, item_ids, FailoverOptions(), lambda i: check_commit(self.ctx, i)
+        )
+
+    def cancel(self, item_ids: Sequence[str]) -> Job:
+        """Undo uncommitted failovers; the items replicate again."""
+        return self._run(
+            JobKind.CANCEL, item_ids, FailoverOptions(), lambda i: check_cancel(self.ctx, i)
+        )
+
+    def reverse_replication(self, item_ids: Sequence[str]) -> Job:
+        """Re-protect committed failovers: send the replicas' differences back."""
+        return self._run(
+            JobKind.REVERSE, item_ids, FailoverOptions(), lambda i: check_reverse(self.ctx, i)
+        )
+
+    def failback(self, item_ids: Sequence[str]) -> Job:
+        """Planned failover back to the original machines, differences only."""
+        return self._run(
+            JobKind.FAILBACK, item_ids, FailoverOptions(), lambda i: check_failback(self.ctx, i)
+        )
+
+    def drill_reports(self, job_id: str) -> list[DrillReport]:
+        """The drill reports of a test failover job, one per machine that got one."""
+        return [
+            report for task in self.jobs.get(job_id).tasks for report in reports_in(task.output)
+        ]
+
+    def _run(
+        self,
+        kind: JobKind,
+        item_ids: Sequence[str],
+        options: FailoverOptions,
+        check: Callable[[str], object],
+    ) -> Job:
+        if not item_ids or len(set(item_ids)) != len(item_ids):
+            raise ValidationError(
+                f"a {kind.value} job needs distinct protected items, got {list(item_ids)}"
+            )
+        for item_id in item_ids:
+            check(item_id)
+        tasks = [(item_id, f"{_TITLES[kind]} {self._name(item_id)}") for item_id in item_ids]
+        job = self.jobs.submit(
+            kind.value, ",".join(item_ids), tasks, options.to_params(), concurrency=self.concurrency
+        )
+        return self.jobs.run(job.job_id)
+
+    def _name(self, item_id: str) -> str:
+        with self.ctx.store.read() as tx:
+            return tx.items.get(item_id).machine_name

@@ -1,0 +1,168 @@
+"""A protected machine on some fabric, failing over to the cloud target.
+
+Import as ``tests.failover.failover_testkit``.
+
+The suite is written against :class:`SourceHandle`, not against one fabric's
+fake: a fabric joins the suite by adding a :class:`Scenario` that builds a
+protected machine on its own simulation (the Hyper-V plugin will).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from fakes.clock import VirtualClock
+from fakes.compute import SimulatedCompute
+from fakes.fabric import SimulatedFabric, SimulatedFabricPlugin, SimulatedMachine
+from fakes.harness import EngineHarness
+from fakes.workload import write_pattern
+from provider.contracts.declarations import Capabilities
+from provider.engine.cycle import CycleReport
+from provider.failover import FailoverService
+from provider.model.item import ProtectedItem
+from provider.model.mapping import IpPolicy, NetworkMapping
+from provider.model.recovery import Consistency, RecoveryPoint
+
+KIB = 1024
+#: Two disks: 256 KiB and 512 KiB (4 and 8 digest blocks of 64 KiB).
+DISK_SIZES = (256 * KIB, 512 * KIB)
+SOURCE_IP = "10.1.0.10"
+
+
+class SourceHandle(Protocol):
+    """What the suite needs from the source machine's simulation."""
+
+    machine_id: str
+    name: str
+
+    def content(self) -> dict[str, bytes]:
+        """Every disk's bytes, by disk id."""
+
+    def write(self, disk_id: str, offset: int, data: bytes) -> None:
+        """A guest write on the source."""
+
+    def set_reachable(self, reachable: bool) -> None:
+        """Cut the source off (a site down), or bring it back."""
+
+    @property
+    def power_state(self) -> str:
+        """Running or off."""
+
+
+@dataclass
+class SimulatedSource:
+    """A machine of :class:`fakes.fabric.SimulatedFabric` as the suite sees it."""
+
+    fabric: SimulatedFabric
+    machine: SimulatedMachine
+
+    @property
+    def machine_id(self) -> str:
+        return self.machine.machine_id
+
+    @property
+    def name(self) -> str:
+        return self.machine.name
+
+    def content(self) -> dict[str, bytes]:
+        return {d: disk.read(0, disk.capacity) for d, disk in self.machine.disks.items()}
+
+    def write(self, disk_id: str, offset: int, data: bytes) -> None:
+        self.machine.disks[disk_id].write(offset, data)
+
+    def set_reachable(self, reachable: bool) -> None:
+        self.fabric.unreachable = not reachable
+
+    @property
+    def power_state(self) -> str:
+        return self.machine.power_state
+
+
+class FailoverLab(EngineHarness):
+    """The harness with a ticking virtual clock, the failover service and the target's compute."""
+
+    def __init__(self, root: Path, plugins: dict[str, object], clock: VirtualClock) -> None:
+        super().__init__(root, plugins=plugins, clock=clock.now)
+        self.virtual_clock = clock
+        self.failover = FailoverService(self.ctx)
+        self.compute = SimulatedCompute.at(root / "storage-account" / "compute")
+        self.compute.add_network("vnet-prod", subnet="10.1.0.0/24")
+
+    def cycle(self, *item_ids: str, consistency: Consistency = Consistency.CRASH) -> CycleReport:
+        self.virtual_clock.advance(30)
+        return super().cycle(*item_ids, consistency=consistency)
+
+    def map_network(
+        self,
+        fabric_id: str,
+        source: str = "net-prod",
+        target_network: str = "vnet-prod",
+        policy: IpPolicy = IpPolicy.KEEP,
+        subnet: str = "",
+    ) -> None:
+        mapping = NetworkMapping(fabric_id, source, self.target_id, target_network, policy, subnet)
+        with self.store.unit() as tx:
+            tx.mappings.put_network(mapping)
+
+    def replica_content(self, replica_id: str) -> dict[str, bytes]:
+        machine = self.compute.find(replica_id)
+        assert machine is not None
+        return {
+            d.disk_id: self.compute.read_disk(replica_id, d.disk_id, 0, d.capacity)
+            for d in machine.disks
+        }
+
+
+@dataclass
+class Protected:
+    """A machine protected to the cloud target, with one recorded point."""
+
+    lab: FailoverLab
+    source: SourceHandle
+    fabric_id: str
+    item_id: str
+    kind: str
+
+    @property
+    def item(self) -> ProtectedItem:
+        return self.lab.item(self.item_id)
+
+    def cycle(self) -> RecoveryPoint:
+        (point,) = self.lab.cycle(self.item_id).recorded
+        return point
+
+    def first_disk(self) -> str:
+        return sorted(self.source.content())[0]
+
+
+#: Builds a protected machine from (lab root, clock, fabric kind, capabilities).
+Scenario = Callable[..., AbstractContextManager[Protected]]
+
+
+@contextmanager
+def simulated_scenario(
+    root: Path,
+    clock: VirtualClock,
+    kind: str = "simulated",
+    capabilities: Capabilities | None = None,
+) -> Iterator[Protected]:
+    """A simulated fabric's machine, mapped to ``vnet-prod``, protected and replicated once."""
+    options = {"capabilities": capabilities} if capabilities is not None else {}
+    plugin = SimulatedFabricPlugin(kind, clock=clock, **options)
+    fabric = plugin.add_fabric("sim-01")
+    machine = fabric.add_machine("web01", disks=list(DISK_SIZES))
+    machine.addresses = (SOURCE_IP,)
+    for index, disk in enumerate(machine.disks.values()):
+        write_pattern(disk, 0, 64 * KIB, seed=index)
+        write_pattern(disk, disk.capacity - 8 * KIB, 8 * KIB, seed=100 + index)
+    with FailoverLab(root, {kind: plugin}, clock) as lab:
+        fabric_id = lab.register_fabric(kind, "sim-01", "admin", "secret")
+        lab.map_network(fabric_id)
+        item = lab.protect(fabric_id, machine.machine_id)
+        protected = Protected(lab, SimulatedSource(fabric, machine), fabric_id, item.item_id, kind)
+        protected.cycle()
+        yield protected

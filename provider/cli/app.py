@@ -16,7 +16,17 @@ import typer
 
 from provider import __version__
 from provider.cli import exitcodes, output
+from provider.cli.fabric_cmd import fabric_app, machine_app
+from provider.cli.job_cmd import job_app
+from provider.cli.lab_cmd import lab_app
+from provider.cli.mapping_cmd import mapping_app
 from provider.cli.plugins_cmd import plugins_app
+from provider.cli.policy_cmd import policy_app
+from provider.cli.protect_cmd import disable, protect
+from provider.cli.register_cmd import refresh, register, unregister
+from provider.cli.serve_cmd import serve
+from provider.cli.status_cmd import points, status
+from provider.cli.target_cmd import target_app
 from provider.cli.vault_cmd import vault_app
 from provider.errors import SrpError
 
@@ -29,6 +39,22 @@ app = typer.Typer(
 )
 app.add_typer(vault_app, name="vault")
 app.add_typer(plugins_app, name="plugins")
+app.add_typer(lab_app, name="lab")
+# The provider service and the commands that are its clients.
+app.command("serve")(serve)
+app.command("register")(register)
+app.command("unregister")(unregister)
+app.command("refresh")(refresh)
+app.command("protect")(protect)
+app.command("disable")(disable)
+app.command("status")(status)
+app.command("points")(points)
+app.add_typer(fabric_app, name="fabric")
+app.add_typer(machine_app, name="machine")
+app.add_typer(policy_app, name="policy")
+app.add_typer(target_app, name="target")
+app.add_typer(mapping_app, name="mapping")
+app.add_typer(job_app, name="job")
 
 
 def _show_version(value: bool) -> None:

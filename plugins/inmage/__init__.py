@@ -1,1 +1,0 @@
-"""The inmage fabric plugin."""

@@ -1,1 +1,1 @@
-"""The vmm fabric plugin."""
+"""The vmm plugin: System Center VMM servers and their clouds, over WinRM + VMM cmdlets."""

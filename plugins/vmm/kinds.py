@@ -1,0 +1,83 @@
+"""What the vmm plugin serves: the "vmm" fabric kind (a VMM server and its clouds).
+
+The provider is registered on the VMM server, not on each host. The VMM
+registration's account also reaches the Hyper-V hosts of its clouds (the
+host management Run As account of VMM deployments), where the SrpAgent
+module does the change tracking; see :mod:`plugins.vmm.hosts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from plugins.hyperv.kinds import COPY_FREQUENCIES
+from plugins.hyperv.kinds import PARAMETERS as HYPERV_PARAMETERS
+from provider.contracts.declarations import (
+    Capabilities,
+    ConnectionParameter,
+    FabricKind,
+    FailoverMode,
+    ParameterType,
+)
+
+KIND = "vmm"
+#: VMM's management port (``Get-SCVMMServer -TCPPort``).
+DEFAULT_VMM_PORT = 8100
+
+_VMM_PARAMETERS = (
+    ConnectionParameter(
+        "vmm_server",
+        description="the VMM server's name for Get-SCVMMServer (default: the address's host)",
+    ),
+    ConnectionParameter(
+        "vmm_port",
+        ParameterType.INTEGER,
+        default=str(DEFAULT_VMM_PORT),
+        description="VMM management port",
+    ),
+    ConnectionParameter(
+        "host_port",
+        ParameterType.INTEGER,
+        description="WinRM port of the Hyper-V hosts (default 5985 http, 5986 https)",
+    ),
+    ConnectionParameter(
+        "host_endpoints",
+        description=(
+            "where a host's WinRM is when not at its FQDN (NAT, labs): "
+            "'hv01=http://10.0.0.5:5985/wsman,hv02=...' by host name or FQDN"
+        ),
+    ),
+)
+
+
+def _host_facing(parameter: ConnectionParameter) -> ConnectionParameter:
+    if parameter.name == "port":
+        return replace(parameter, description="WinRM port of the VMM server")
+    return parameter
+
+
+PARAMETERS = (
+    *(_host_facing(p) for p in HYPERV_PARAMETERS if p.name != "site"),
+    *_VMM_PARAMETERS,
+)
+
+VMM = FabricKind(
+    kind=KIND,
+    title="System Center VMM server and its clouds (WinRM)",
+    parameters=PARAMETERS,
+    capabilities=Capabilities(
+        copy_frequencies=COPY_FREQUENCIES,
+        app_consistent=True,
+        failover_modes=(
+            FailoverMode.TEST,
+            FailoverMode.PLANNED,
+            FailoverMode.UNPLANNED,
+            FailoverMode.FAILBACK,
+        ),
+        failback_to=(KIND,),
+        multi_machine_groups=True,
+        reverse_replication=True,
+        max_retention_hours=24,
+    ),
+    default_port=5985,
+)

@@ -16,6 +16,7 @@ import typer
 
 from provider import __version__
 from provider.cli import exitcodes, output
+from provider.cli.demo_cmd import demo
 from provider.cli.fabric_cmd import fabric_app, machine_app
 from provider.cli.job_cmd import job_app
 from provider.cli.lab_cmd import lab_app
@@ -40,6 +41,7 @@ app = typer.Typer(
 app.add_typer(vault_app, name="vault")
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(lab_app, name="lab")
+app.command("demo")(demo)
 # The provider service and the commands that are its clients.
 app.command("serve")(serve)
 app.command("register")(register)
@@ -109,3 +111,7 @@ def _fail(message: str, code: int, debug: bool) -> int:
 def run() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

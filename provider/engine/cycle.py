@@ -31,7 +31,12 @@ from provider.engine.shipping import (
     plan_shipments,
     write_shipments,
 )
-from provider.engine.state import mark_resync_required, record_outcome, set_states
+from provider.engine.state import (
+    mark_resync_required,
+    raise_quiesce,
+    record_outcome,
+    set_states,
+)
 from provider.errors import SrpError, TargetUnavailable
 from provider.model.recovery import Consistency, DiskPoint, RecoveryPoint
 from provider.model.states import ReplicationState
@@ -77,6 +82,8 @@ def run_cycle(
         record_outcome(ctx, group, CycleOutcome(ctx.clock(), False, str(exc)))
         raise
     record_outcome(ctx, group, CycleOutcome(ctx.clock(), True))
+    if consistency is Consistency.APP and report.consistency is not Consistency.APP:
+        raise_quiesce(ctx, group, report.note or "the cut fell back to crash-consistent")
     notes = "; ".join(n for n in (backlog_note, report.note) if n)
     return replace(report, recorded=backlog.recorded + report.recorded, note=notes)
 

@@ -87,3 +87,14 @@ def _capacity_rule(
         f"of churn in the last day for {load.server.capacity_per_day} a day "
         f"({load.items} items); add a process server",
     )
+
+
+def raise_quiesce(ctx: EngineContext, group: Group, note: str) -> None:
+    """An app-consistent cut fell back to crash-consistent: say so on every member."""
+    with ctx.store.unit() as tx:
+        for member in group.members:
+            item = tx.items.get(member.item.item_id)
+            health = item.health.raised(
+                "quiesce", Health.WARNING, f"no app-consistent point: {note}"
+            )
+            tx.items.update(replace(item, health=health))

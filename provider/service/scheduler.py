@@ -24,17 +24,19 @@ from provider.engine.cycle import run_cycle
 from provider.engine.health import CycleOutcome, assess
 from provider.engine.outcomes import add_outcome, recent_outcomes
 from provider.errors import SrpError
-from provider.model.item import ProtectedItem
+from provider.model.item import Direction, ProtectedItem
 from provider.model.policy import ReplicationPolicy
 from provider.model.recovery import Consistency
-from provider.model.states import Health, ReplicationState
+from provider.model.states import ReplicationState
 from provider.service.gate import ItemGate
 
 log = logging.getLogger("srp.service.scheduler")
 
 _R = ReplicationState
 #: States in which the scheduler owns an item's cycles (initial replication is a job's).
-CYCLING_STATES = frozenset({_R.PROTECTED, _R.RESYNC_REQUIRED, _R.RESYNCHRONIZING})
+#: A drill (TEST_FAILOVER) runs on a view of its point, so replication goes on under it;
+#: every other failover state belongs to the failover job that holds the item.
+CYCLING_STATES = frozenset({_R.PROTECTED, _R.RESYNC_REQUIRED, _R.RESYNCHRONIZING, _R.TEST_FAILOVER})
 #: States in which health and RPO mean nothing.
 _UNASSESSED = frozenset({_R.ENABLING, _R.DISABLING, _R.DISABLED})
 DEFAULT_INTERVAL = 5.0
@@ -76,6 +78,16 @@ class _Group:
     @property
     def item_ids(self) -> tuple[str, ...]:
         return tuple(item.item_id for item in self.items)
+
+
+def replicates_forward(item: ProtectedItem) -> bool:
+    """True when the scheduler cycles the item: forward, and in a cycling state.
+
+    A re-protected item (REVERSE) is PROTECTED too, but its live copy is the
+    replica on the target: the original machine is a stopped copy that
+    reverse replication and failback bring up to date, not a source to cut.
+    """
+    return item.direction is Direction.FORWARD and item.state in CYCLING_STATES
 
 
 class Scheduler:
@@ -149,7 +161,7 @@ class Scheduler:
 
     def _groups(self) -> list[_Group]:
         with self._engine.store.read() as tx:
-            items = [i for i in tx.items.list() if i.state in CYCLING_STATES]
+            items = [i for i in tx.items.list() if replicates_forward(i)]
             policies = {p.name: p for p in tx.policies.list()}
         grouped: dict[str, list[ProtectedItem]] = {}
         for item in items:
@@ -172,11 +184,9 @@ class Scheduler:
         consistency = self._consistency(group)
         started = self._engine.clock()
         try:
-            report = run_cycle(self._engine, group.item_ids, consistency=consistency)
+            run_cycle(self._engine, group.item_ids, consistency=consistency)
         except Exception as exc:
             return self._failed(group, consistency, started, exc)
-        if consistency is Consistency.APP and report.consistency is not Consistency.APP:
-            self._raise_quiesce(group, report.note or "the cut fell back to crash-consistent")
         return GroupRun(group.item_ids, consistency)
 
     def _consistency(self, group: _Group) -> Consistency:
@@ -204,12 +214,3 @@ class Scheduler:
             for item_id in group.item_ids:
                 add_outcome(self._engine, item_id, CycleOutcome(started, False, reason))
         return GroupRun(group.item_ids, consistency, reason)
-
-    def _raise_quiesce(self, group: _Group, note: str) -> None:
-        with self._engine.store.unit() as tx:
-            for item_id in group.item_ids:
-                item = tx.items.get(item_id)
-                health = item.health.raised(
-                    "quiesce", Health.WARNING, f"no app-consistent point: {note}"
-                )
-                tx.items.update(replace(item, health=health))

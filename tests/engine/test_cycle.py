@@ -170,6 +170,12 @@ def test_app_consistent_point_falls_back_when_quiesce_fails(lab, plugin) -> None
     report = lab.cycle(item.item_id, consistency=Consistency.APP)
     assert report.recorded[0].consistency is Consistency.CRASH
     assert "quiesce failed" in report.note
+    health = lab.item(item.item_id).health
+    assert health.level is Health.WARNING
+    assert health.reasons == (f"no app-consistent point: {report.note}",)
+    fabric.quiesce_fails = False
+    lab.cycle(item.item_id, consistency=Consistency.APP)
+    assert lab.item(item.item_id).health.level is Health.NORMAL
 
 
 def test_rpo_turns_health_critical(lab, plugin, clock) -> None:

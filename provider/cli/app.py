@@ -21,6 +21,7 @@ from provider.cli.fabric_cmd import fabric_app, machine_app
 from provider.cli.job_cmd import job_app
 from provider.cli.lab_cmd import lab_app
 from provider.cli.mapping_cmd import mapping_app
+from provider.cli.plan_cmd import plan_app
 from provider.cli.plugins_cmd import plugins_app
 from provider.cli.policy_cmd import policy_app
 from provider.cli.protect_cmd import disable, protect
@@ -57,6 +58,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(target_app, name="target")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(job_app, name="job")
+app.add_typer(plan_app, name="plan")
 
 
 def _show_version(value: bool) -> None:

@@ -19,6 +19,7 @@ from provider.contracts.events import JobStateChange
 from provider.engine.context import EngineContext
 from provider.engine.forwarder import RetryPolicy
 from provider.jobs.service import JobService
+from provider.plans import PlanRunner
 from provider.pluginmanager import PluginManager, load_default
 from provider.service.gate import ItemGate
 from provider.service.jobs import register_handlers
@@ -121,6 +122,8 @@ def open_service(
     jobs = JobService(store, on_progress=manager.job_progress, on_state=on_state, clock=clock)
     gate = ItemGate()
     register_handlers(jobs, engine, gate)
+    # Plan job kinds must be known before recover() so a restart requeues them.
+    PlanRunner.attached(engine, jobs)
     interval = options.scheduler_interval or DEFAULT_INTERVAL
     return ServiceContext(
         settings=settings,

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from provider.service.routers import fabrics, items, jobs, machines, mappings, policies, targets
+from provider.service.routers import (
+    fabrics,
+    items,
+    jobs,
+    machines,
+    mappings,
+    plans,
+    policies,
+    targets,
+)
 
 
 def all_routers() -> list[APIRouter]:
@@ -21,4 +30,5 @@ def all_routers() -> list[APIRouter]:
         items.router,
         mappings.router,
         jobs.router,
+        plans.router,
     ]

@@ -44,6 +44,13 @@ from provider.contracts.failover import (
     PreparedSource,
     ReverseSource,
 )
+from provider.contracts.native import (
+    NativeFailover,
+    NativeFailoverResult,
+    NativeGroupState,
+    NativePoint,
+    NativeProtection,
+)
 from provider.contracts.replica import BlockDigest, Cut, CutRequest, ExtentData, TrackingInfo
 from provider.contracts.transfer import (
     AppliedHrl,
@@ -391,6 +398,84 @@ def srp_reverse_replication(
     replica's disks so it can replicate them back, sending only differences.
 
     :returns: the new source. First result wins.
+    """
+
+
+# --------------------------------------------------------------------------
+# Native replication: dispatched by target kind, for targets whose kind
+# declares ``DataPath.NATIVE`` (they replicate by themselves: InMage Scout,
+# Hyper-V Replica). srp ships no HRL to them; it drives them.
+
+
+@hookspec(firstresult=True)
+def srp_native_protect(target: TargetConnection, request: NativeProtection) -> NativeGroupState:
+    """Start replicating a group of machines toward a natively replicating target.
+
+    Called when machines are protected to a target of a native kind; also by
+    failback, with the failed-over replicas as the machines and a target on
+    the primary site. Protecting a machine the target already protects in
+    this group is a no-op. Raise ``NotFound`` for a machine the target does
+    not know and ``ReplicationError`` subclasses when it cannot replicate.
+
+    :param request: the group, its machines, retention and target options.
+    :returns: the group's state right after the request. First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def srp_native_state(target: TargetConnection, group_id: str) -> NativeGroupState:
+    """Report the replication state and health of every machine of a group.
+
+    Called by status and health sweeps. A target that cannot replicate (full,
+    or a component gone) says so in each machine's health and reason; it
+    does not raise.
+
+    :returns: the group's state. First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def srp_native_points(target: TargetConnection, group_id: str) -> Sequence[NativePoint]:
+    """List the recovery points the target holds for a group, oldest first.
+
+    Called before a failover to offer the choices, and by status. A point
+    held by every machine of the group is a multi-machine point.
+
+    :returns: the points. First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def srp_native_failover(target: TargetConnection, request: NativeFailover) -> NativeFailoverResult:
+    """Fail machines of a group over to a recovery point on the target.
+
+    Called by unplanned failover and failback (after ``srp_prepare_failover``
+    for a planned one). Every machine of the request lands on its point or
+    none does: raise ``RecoveryPointUnavailable`` when a machine lacks the
+    chosen point. Afterwards the machines are no longer replicated.
+
+    :returns: each machine's point and the digest of every disk it got. First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def srp_native_resync(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> NativeGroupState:
+    """Resynchronize machines of a group (all of it when ``machine_ids`` is empty).
+
+    Called when a machine's state says resynchronization is required, or on
+    an operator's request. Recovery points already held stay usable.
+
+    :returns: the group's state right after the request. First result wins.
+    """
+
+
+@hookspec
+def srp_native_stop(target: TargetConnection, group_id: str) -> None:
+    """Stop replicating a group; the target forgets its points.
+
+    Called when protection is removed. Stopping an unknown group does nothing.
     """
 
 

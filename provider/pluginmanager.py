@@ -46,6 +46,13 @@ from provider.contracts.failover import (
     PreparedSource,
     ReverseSource,
 )
+from provider.contracts.native import (
+    NativeFailover,
+    NativeFailoverResult,
+    NativeGroupState,
+    NativePoint,
+    NativeProtection,
+)
 from provider.contracts.replica import BlockDigest, Cut, CutRequest, ExtentData, TrackingInfo
 from provider.contracts.transfer import (
     AppliedHrl,
@@ -523,6 +530,54 @@ class PluginManager:
         return self._target_value(
             "srp_reverse_replication", ReverseSource, target, item_id=item_id, replica_id=replica_id
         )
+
+    # ------------------------------------------------------------------
+    # Native replication (dispatched by target kind)
+
+    def native_protect(
+        self, target: TargetConnection, request: NativeProtection
+    ) -> NativeGroupState:
+        """Start replicating a group toward a natively replicating target."""
+        return self._target_value("srp_native_protect", NativeGroupState, target, request=request)
+
+    def native_state(self, target: TargetConnection, group_id: str) -> NativeGroupState:
+        """The replication state and health of every machine of a group."""
+        return self._target_value("srp_native_state", NativeGroupState, target, group_id=group_id)
+
+    def native_points(self, target: TargetConnection, group_id: str) -> Sequence[NativePoint]:
+        """The recovery points a native target holds for a group, oldest first."""
+        hook = "srp_native_points"
+        plugin = self._server(_Side.TARGET, target.kind, hook)
+        found = self._call(plugin, hook, {"target": target, "group_id": group_id})
+        if not isinstance(found, list | tuple) or not all(
+            isinstance(p, NativePoint) for p in found
+        ):
+            raise self._wrong_result(plugin, hook, found, "a sequence of NativePoint")
+        return tuple(found)
+
+    def native_failover(
+        self, target: TargetConnection, request: NativeFailover
+    ) -> NativeFailoverResult:
+        """Fail machines of a group over to a point on a native target."""
+        return self._target_value(
+            "srp_native_failover", NativeFailoverResult, target, request=request
+        )
+
+    def native_resync(
+        self, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+    ) -> NativeGroupState:
+        """Resynchronize machines of a group (all of it when none is named)."""
+        return self._target_value(
+            "srp_native_resync",
+            NativeGroupState,
+            target,
+            group_id=group_id,
+            machine_ids=machine_ids,
+        )
+
+    def native_stop(self, target: TargetConnection, group_id: str) -> None:
+        """Stop replicating a group on a native target."""
+        self._action(_Side.TARGET, target.kind, "srp_native_stop", target=target, group_id=group_id)
 
     # ------------------------------------------------------------------
     # Events (every plugin that implements them)

@@ -205,6 +205,7 @@ def test_families_follow_the_section_comments() -> None:
         "Replica sync",
         "HRL transfer",
         "Failover",
+        "Native replication",
         "Events",
     ]
     connect = next(d for d in hookdocs.hook_docs(hookspecs) if d.name == "srp_connect")

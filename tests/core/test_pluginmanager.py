@@ -36,6 +36,17 @@ from provider.contracts.failover import (
     ReplicaDisk,
     ReverseSource,
 )
+from provider.contracts.native import (
+    Accuracy,
+    NativeFailover,
+    NativeFailoverResult,
+    NativeGroupState,
+    NativeMachineState,
+    NativePoint,
+    NativeProtection,
+    NativeRecovered,
+    PointChoice,
+)
 from provider.contracts.replica import (
     BlockDigest,
     ChangeMode,
@@ -77,6 +88,7 @@ from provider.model import (
     ReplicationPolicy,
 )
 from provider.model.plan import ActionKind
+from provider.model.states import Health, ReplicationState
 from provider.plugin_loading import PluginSettings, PluginSource
 from provider.plugin_status import PluginInfo, PluginStatus
 from provider.pluginmanager import PluginManager
@@ -119,6 +131,15 @@ FAILOVER_RESULT = FailoverResult(
 CLEANUP = CleanupResult(("rep-1", "disk-0.cow"))
 REVERSE = ReverseSource("item-1", "lab", "10.0.0.5", MACHINE)
 NETWORKS = (Network("vnet-1", "prod"), Network("test-1", "drill", isolated=True))
+PROTECTION = NativeProtection("grp-1", (MACHINE,), retention_hours=72)
+GROUP_STATE = NativeGroupState(
+    "grp-1", (NativeMachineState("vm-1", ReplicationState.PROTECTED, Health.NORMAL),)
+)
+NATIVE_POINTS = (NativePoint("tag-1", 10.0, Consistency.APP, Accuracy.EXACT, ("vm-1",)),)
+NATIVE_FAILOVER = NativeFailover("grp-1", ("vm-1",), PointChoice.LATEST_COMMON)
+NATIVE_RESULT = NativeFailoverResult(
+    "grp-1", (NativeRecovered("vm-1", "rep-1", "tag-1", 10.0, (ReplicaDisk("disk-0", "a" * 64),)),)
+)
 
 PLAN_GROUP = PlanGroup("group-1", ("vm-1",))
 PLAN = RecoveryPlan("plan-1", (PLAN_GROUP,))
@@ -308,6 +329,37 @@ class LabTarget(Recorder):
     ) -> ReverseSource:
         kwargs = {"item_id": item_id, "replica_id": replica_id}
         return self.record("srp_reverse_replication", REVERSE, target=target, **kwargs)
+
+    @hookimpl
+    def srp_native_protect(
+        self, target: TargetConnection, request: NativeProtection
+    ) -> NativeGroupState:
+        return self.record("srp_native_protect", GROUP_STATE, target=target, request=request)
+
+    @hookimpl
+    def srp_native_state(self, target: TargetConnection, group_id: str) -> NativeGroupState:
+        return self.record("srp_native_state", GROUP_STATE, target=target, group_id=group_id)
+
+    @hookimpl
+    def srp_native_points(self, target: TargetConnection, group_id: str) -> Sequence[NativePoint]:
+        return self.record("srp_native_points", NATIVE_POINTS, target=target, group_id=group_id)
+
+    @hookimpl
+    def srp_native_failover(
+        self, target: TargetConnection, request: NativeFailover
+    ) -> NativeFailoverResult:
+        return self.record("srp_native_failover", NATIVE_RESULT, target=target, request=request)
+
+    @hookimpl
+    def srp_native_resync(
+        self, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+    ) -> NativeGroupState:
+        kwargs = {"group_id": group_id, "machine_ids": machine_ids}
+        return self.record("srp_native_resync", GROUP_STATE, target=target, **kwargs)
+
+    @hookimpl
+    def srp_native_stop(self, target: TargetConnection, group_id: str) -> None:
+        self.record("srp_native_stop", None, target=target, group_id=group_id)
 
 
 class Listener(Recorder):
@@ -561,6 +613,48 @@ TARGET_CASES = [
         CLEANUP,
     ),
     ("reverse_replication", (TARGET, "item-1", "rep-1"), "srp_reverse_replication", IDS, REVERSE),
+    (
+        "native_protect",
+        (TARGET, PROTECTION),
+        "srp_native_protect",
+        {"target": TARGET, "request": PROTECTION},
+        GROUP_STATE,
+    ),
+    (
+        "native_state",
+        (TARGET, "grp-1"),
+        "srp_native_state",
+        {"target": TARGET, "group_id": "grp-1"},
+        GROUP_STATE,
+    ),
+    (
+        "native_points",
+        (TARGET, "grp-1"),
+        "srp_native_points",
+        {"target": TARGET, "group_id": "grp-1"},
+        NATIVE_POINTS,
+    ),
+    (
+        "native_failover",
+        (TARGET, NATIVE_FAILOVER),
+        "srp_native_failover",
+        {"target": TARGET, "request": NATIVE_FAILOVER},
+        NATIVE_RESULT,
+    ),
+    (
+        "native_resync",
+        (TARGET, "grp-1", ("vm-1",)),
+        "srp_native_resync",
+        {"target": TARGET, "group_id": "grp-1", "machine_ids": ("vm-1",)},
+        GROUP_STATE,
+    ),
+    (
+        "native_stop",
+        (TARGET, "grp-1"),
+        "srp_native_stop",
+        {"target": TARGET, "group_id": "grp-1"},
+        None,
+    ),
 ]
 
 

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 #: Largest read one Read-SrpCutExtent call may ask for (the plugin batches to this).
 MAX_READ_BYTES = 4 << 20
+#: Largest write one Write-SrpDiskExtent call carries: its base64 travels on the
+#: ``powershell -EncodedCommand`` line, which Windows caps at 32,767 characters.
+MAX_WRITE_BYTES = 8 << 10
 SECTOR = 512
 
 
@@ -346,4 +349,40 @@ class SrpAgent:
         return b"".join(
             hashlib.sha256(snapshot.read(offset + i * block_size, block_size)).digest()
             for i in range(count)
+        )
+
+    # -- writing a disk (reverse replication, failback) --------------------------------
+
+    def write(self, vm: VirtualMachine, disk_id: str, offset: int, data: bytes) -> str:
+        """Write ``data`` at ``offset`` of a disk of a stopped VM; the SHA-256 hex read back.
+
+        The write goes through the disk like a guest's, so change tracking
+        sees it and the next cut carries it forward.
+        """
+        if vm.state is not VMState.Off:
+            raise agent_error(
+                f"Virtual machine '{vm.name}' is {vm.state.name}; Write-SrpDiskExtent writes "
+                "only to the disks of a virtual machine that is off.",
+                vm.name,
+            )
+        disk = next((d for d in vm.disks if d.disk_id.lower() == disk_id.lower()), None)
+        if disk is None:
+            raise agent_error(f"Virtual machine '{vm.name}' has no disk '{disk_id}'.", disk_id)
+        _check_write(disk_id, disk.capacity, offset, len(data))
+        disk.write(offset, data)
+        return hashlib.sha256(disk.read(offset, len(data))).hexdigest()
+
+
+def _check_write(disk_id: str, capacity: int, offset: int, length: int) -> None:
+    if not 0 < length <= MAX_WRITE_BYTES:
+        raise agent_error(
+            f"Write-SrpDiskExtent writes 1 to {MAX_WRITE_BYTES} bytes per call; {length} were "
+            "given.",
+            disk_id,
+        )
+    if offset + length > capacity:
+        raise agent_error(
+            f"The extent {offset}:{length} ends past the end of disk '{disk_id}' "
+            f"({capacity} bytes).",
+            disk_id,
         )

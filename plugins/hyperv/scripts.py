@@ -17,6 +17,7 @@ change tracking and consistent cuts.
 
 from __future__ import annotations
 
+import base64
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -220,6 +221,16 @@ def block_digests(
         f"Get-SrpBlockDigests -CutId {ps_quote(cut_id)} -VMId {ps_quote(vm_id)}"
         f" -DiskId {ps_quote(disk_id)} -BlockSize {ps_int(block_size)}"
         f" -Offset {ps_int(offset)} -Count {ps_int(count)}",
+    )
+
+
+def write_disk_extent(vm_id: str, disk_id: str, offset: int, data: bytes) -> Script:
+    """Write ``data`` at byte ``offset`` of a disk of a VM that is off (reverse, failback)."""
+    payload = base64.b64encode(data).decode("ascii")
+    return single(
+        "Write-SrpDiskExtent",
+        f"Write-SrpDiskExtent -VMId {ps_quote(vm_id)} -DiskId {ps_quote(disk_id)}"
+        f" -Offset {ps_int(offset)} -Data {ps_quote(payload)}",
     )
 
 

@@ -1,15 +1,21 @@
-"""Replica sync through the SrpAgent module: tracking, cuts, extent reads, digests.
+"""Replica sync through the SrpAgent module: tracking, cuts, extent reads, digests, writes.
 
 The SrpAgent cmdlets run on the Hyper-V host and use RCT there. Reads are
 batched (at most :data:`READ_BATCH_BYTES` per call, so a call's answer stays
 a few MiB) and streamed: one batch is in memory at a time. An extent longer
 than a batch comes back as consecutive pieces, in order.
+
+Writes (reverse replication, failback) travel the other way, inside the
+script itself, so they are bounded by the command line instead: at most
+:data:`WRITE_BATCH_BYTES` per call. The agent answers with the SHA-256 of
+what the disk now holds there, and the plugin refuses any other answer.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 
 from plugins.hyperv import scripts
@@ -36,6 +42,9 @@ READ_BATCH_EXTENTS = 256
 #: Digests per call: 4096 x 32 bytes = 128 KiB of digests per answer.
 DIGEST_PAGE_BLOCKS = 4096
 DIGEST_BYTES = 32
+#: Bytes per Write-SrpDiskExtent call: base64 in a script sent as UTF-16LE base64 on
+#: ``powershell -EncodedCommand``, which must stay under Windows' 32,767-character line.
+WRITE_BATCH_BYTES = 8 << 10
 
 _MODES = {
     "Incremental": ChangeMode.INCREMENTAL,
@@ -265,3 +274,30 @@ def release_cut(client: HyperVClient, cut: Cut, confirmed: bool) -> None:
     """
     script = scripts.confirm_cut(cut.cut_id) if confirmed else scripts.remove_cut(cut.cut_id)
     client.query(script)
+
+
+def write_extents(
+    client: HyperVClient, machine: Machine, disk_id: str, extents: Sequence[ExtentData]
+) -> None:
+    """Write the extents to one disk of the VM (which must be off), a bounded piece per call.
+
+    Writing the same bytes again is harmless, so a transient failure is
+    retried like a query; the VM is named by id, never by a reusable name.
+    """
+    for extent in extents:
+        if extent.offset < 0:
+            raise ValidationError(f"extent at offset {extent.offset} is not on the disk")
+        for start in range(0, len(extent.data), WRITE_BATCH_BYTES):
+            piece = extent.data[start : start + WRITE_BATCH_BYTES]
+            _write_piece(client, machine.machine_id, disk_id, extent.offset + start, piece)
+
+
+def _write_piece(client: HyperVClient, vm_id: str, disk_id: str, offset: int, data: bytes) -> None:
+    script = scripts.write_disk_extent(vm_id, disk_id, offset, data)
+    row = one_row(client.query(script), f"{client.host}: {script.command}")
+    answer = (row.integer("Offset"), row.integer("Length"), row.text("Sha256").lower())
+    expected = (offset, len(data), hashlib.sha256(data).hexdigest())
+    if answer != expected:
+        raise HostileResponse(
+            f"{row.where}: wrote (offset, length, sha256) {answer}, expected {expected}"
+        )

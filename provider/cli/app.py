@@ -18,6 +18,7 @@ from provider import __version__
 from provider.cli import exitcodes, output
 from provider.cli.demo_cmd import demo
 from provider.cli.fabric_cmd import fabric_app, machine_app
+from provider.cli.failover_cmd import failover_app
 from provider.cli.job_cmd import job_app
 from provider.cli.lab_cmd import lab_app
 from provider.cli.mapping_cmd import mapping_app
@@ -57,6 +58,7 @@ app.add_typer(machine_app, name="machine")
 app.add_typer(policy_app, name="policy")
 app.add_typer(target_app, name="target")
 app.add_typer(mapping_app, name="mapping")
+app.add_typer(failover_app, name="failover")
 app.add_typer(job_app, name="job")
 app.add_typer(plan_app, name="plan")
 

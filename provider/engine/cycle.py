@@ -37,7 +37,8 @@ from provider.engine.state import (
     record_outcome,
     set_states,
 )
-from provider.errors import SrpError, TargetUnavailable
+from provider.errors import ReplicationError, SrpError, TargetUnavailable
+from provider.model.item import Direction
 from provider.model.recovery import Consistency, DiskPoint, RecoveryPoint
 from provider.model.states import ReplicationState
 from provider.store.items import DiskMarker
@@ -73,6 +74,7 @@ def run_cycle(
     ``resync_now`` is the operator's command: resynchronize now, whatever the
     policy's resync window says.
     """
+    _check_cyclable(load_group(ctx, item_ids))
     # The target being away must not stop new cuts: they wait in the cache.
     backlog, backlog_note = _promote_or_wait(ctx, load_group(ctx, item_ids))
     group = load_group(ctx, item_ids)  # the backlog may have reset markers
@@ -86,6 +88,33 @@ def run_cycle(
         raise_quiesce(ctx, group, report.note or "the cut fell back to crash-consistent")
     notes = "; ".join(n for n in (backlog_note, report.note) if n)
     return replace(report, recorded=backlog.recorded + report.recorded, note=notes)
+
+
+#: States in which cycles replicate an item forward (a test failover leaves replication running;
+#: a planned failover's final cycle runs once the source is prepared).
+CYCLABLE = frozenset(
+    {
+        ReplicationState.INITIAL_REPLICATION,
+        ReplicationState.PROTECTED,
+        ReplicationState.RESYNC_REQUIRED,
+        ReplicationState.RESYNCHRONIZING,
+        ReplicationState.TEST_FAILOVER,
+        ReplicationState.FAILOVER_PREPARED,
+    }
+)
+
+
+def _check_cyclable(group: Group) -> None:
+    for member in group.members:
+        item = member.item
+        if item.direction is Direction.FORWARD and item.state in CYCLABLE:
+            continue
+        reverse = " in reverse" if item.direction is Direction.REVERSE else ""
+        raise ReplicationError(
+            f"{item.machine_name} (item {item.item_id}) is {item.state.value}{reverse}: "
+            "cycles do not replicate it now",
+            hint="reverse replication and failback have their own operations",
+        )
 
 
 def _cut_and_ship(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from provider.engine.context import EngineContext
 from provider.errors import FailoverError, SrpError
 from provider.failover.itemstate import check_move, move_item
-from provider.failover.reverse import original_endpoint, replica_endpoint
+from provider.failover.reverse import original_endpoint, replica_endpoint, stop_original
 from provider.failover.rules import require_failback_to
 from provider.failover.subject import Reporter, Subject, load_subject
 from provider.failover.sync import Endpoint, SyncReport, sync_differences
@@ -66,6 +66,7 @@ def _sync_home(
 ) -> SyncReport:
     stopped = ctx.plugins.prepare_failover(replica.connection, replica.machine)
     reporter.log(f"replica {replica.machine.name} is {stopped.power_state}")
+    stop_original(ctx, subject, reporter)  # it may have been started since re-protect
     report = sync_differences(ctx, replica, original_endpoint(ctx, subject), reporter)
     ctx.plugins.resume_source(subject.source, subject.machine)
     reporter.log(f"{subject.machine.name} started on its original fabric")

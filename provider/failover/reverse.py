@@ -34,6 +34,7 @@ def run_reverse(ctx: EngineContext, item_id: str, reporter: Reporter) -> SyncRep
     subject = load_subject(ctx, item_id)
     move_item(ctx, item_id, _R.REVERSE_REPLICATION)
     try:
+        stop_original(ctx, subject, reporter)
         report = sync_differences(
             ctx, replica_endpoint(ctx, subject), original_endpoint(ctx, subject), reporter
         )
@@ -42,6 +43,17 @@ def run_reverse(ctx: EngineContext, item_id: str, reporter: Reporter) -> SyncRep
         raise
     move_item(ctx, item_id, _R.PROTECTED, direction=Direction.REVERSE)
     return report
+
+
+def stop_original(ctx: EngineContext, subject: Subject, reporter: Reporter) -> None:
+    """Shut the original machine down before its disks are written.
+
+    The replica is the live machine now: the original must not run (two
+    copies of one machine on a network), and no fabric writes under a
+    running machine's disks.
+    """
+    stopped = ctx.plugins.prepare_failover(subject.source, subject.machine)
+    reporter.log(f"original {subject.machine.name} is {stopped.power_state}")
 
 
 def replica_endpoint(ctx: EngineContext, subject: Subject) -> Endpoint:

@@ -125,7 +125,7 @@ def open_service(
     # Plan job kinds must be known before recover() so a restart requeues them.
     PlanRunner.attached(engine, jobs)
     interval = options.scheduler_interval or DEFAULT_INTERVAL
-    return ServiceContext(
+    service = ServiceContext(
         settings=settings,
         store=store,
         vault=vault,
@@ -140,3 +140,9 @@ def open_service(
         clock=clock,
         options=options,
     )
+    # Failover job kinds, like plan kinds, must be known before recover().
+    # Imported here: the router module itself imports ServiceContext.
+    from provider.service.routers.failover import install_handlers
+
+    install_handlers(service)
+    return service

@@ -338,3 +338,18 @@ def test_manual_resync_policy_waits_for_the_operator(lab, plugin) -> None:
     report = lab.cycle(item.item_id, resync_now=True)
     assert report.resynchronized == (disk.disk_id,)
     assert_replica_at_latest(lab, item.item_id, expected)
+
+
+def test_cycles_refuse_an_item_that_is_failed_over(lab, plugin) -> None:
+    from dataclasses import replace
+
+    from provider.errors import ReplicationError
+
+    _, machine, fabric_id = setup_machine(lab, plugin, [128 * KIB])
+    item = lab.protect(fabric_id, machine.machine_id)
+    lab.cycle(item.item_id)
+    with lab.store.unit() as tx:
+        tx.items.update(replace(tx.items.get(item.item_id), state=ReplicationState.FAILED_OVER))
+    with pytest.raises(ReplicationError, match="is failed_over: cycles do not replicate it now"):
+        lab.cycle(item.item_id)
+    assert len(lab.points(item.item_id)) == 1

@@ -1,17 +1,129 @@
-"""Fixtures of the failover suite: "a protected machine on some fabric"."""
+"""Fixtures of the failover suite: "a protected machine on some fabric".
+
+Scenarios: ``simulated`` (the simulated fabric plugin, in process) and
+``hyperv`` (scenario S1: a VM on a simulated Hyper-V host, reached by the
+real hyperv plugin over loopback WinRM, replicating to the cloud target).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+import plugins.hyperv.plugin as hyperv_plugin
 from fakes.clock import VirtualClock
-from tests.failover.failover_testkit import Protected, simulated_scenario
+from fakes.hyperv import HyperVHost, HyperVLab, VirtualMachine, start_winrm_lab
+from fakes.winrm.server import WinRMServer
+from fakes.workload import write_pattern
+from tests.failover.failover_testkit import (
+    DISK_SIZES,
+    KIB,
+    SOURCE_IP,
+    FailoverLab,
+    Protected,
+    simulated_scenario,
+)
+
+#: The source network id the suite's assertions name (the simulated fabric's own).
+SOURCE_NETWORK = "net-prod"
+
+
+@dataclass(frozen=True)
+class AddedVm:
+    """A VM added to the host during a test, as the suite refers to it."""
+
+    machine_id: str
+
+
+@dataclass
+class HyperVHostAsFabric:
+    """The host as the suite's ``source.fabric``: where another machine can be added."""
+
+    host: HyperVHost
+
+    def add_machine(self, name: str, disks: list[int]) -> AddedVm:
+        vm = self.host.create_vm(name, disks=disks, switch="LAN", running=True)
+        return AddedVm(vm.vm_id)
+
+
+@dataclass
+class HyperVSource:
+    """A VM of the simulated Hyper-V host as the suite sees it.
+
+    Cutting the source off is a site outage: the host loses power (its VMs
+    are off and change tracking must resynchronize) and stops answering
+    WinRM until it is brought back.
+    """
+
+    vm: VirtualMachine
+    server: WinRMServer
+    fabric: HyperVHostAsFabric
+    machine_id: str = ""
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.machine_id, self.name = self.vm.vm_id, self.vm.name
+
+    def content(self) -> dict[str, bytes]:
+        return {disk.disk_id.lower(): disk.read(0, disk.capacity) for disk in self.vm.disks}
+
+    def write(self, disk_id: str, offset: int, data: bytes) -> None:
+        disk = next(d for d in self.vm.disks if d.disk_id.lower() == disk_id)
+        disk.write(offset, data)
+
+    def set_reachable(self, reachable: bool) -> None:
+        if reachable:
+            self.server.faults.reset()
+            return
+        self.vm.host.crash()
+        self.server.faults.drop_next(1_000_000)
+
+    @property
+    def power_state(self) -> str:
+        return self.vm.state.name.lower()
+
+
+def hyperv_vm(host: HyperVHost) -> VirtualMachine:
+    """web01 with the suite's two disks and patterns, one NIC on the mapped network."""
+    vm = host.create_vm("web01", disks=DISK_SIZES, switch="LAN", running=True)
+    for index, disk in enumerate(vm.disks):
+        write_pattern(disk, 0, 64 * KIB, seed=index)
+        write_pattern(disk, disk.capacity - 8 * KIB, 8 * KIB, seed=100 + index)
+    # Adapter ids are opaque ``Microsoft:<vm>\<nic>`` strings and IPs what the guest
+    # reports: the suite's assertions name the NIC ``<machine id>-nic0`` at SOURCE_IP.
+    adapter = vm.adapters[0]
+    adapter.adapter_id = f"Microsoft:{vm.vm_id.upper()}\\{vm.vm_id}-nic0"
+    adapter.ip_addresses = (SOURCE_IP,)
+    return vm
+
+
+@contextmanager
+def hyperv_scenario(root: Path, clock: VirtualClock) -> Iterator[Protected]:
+    """Scenario S1: web01 on host hv01 over loopback WinRM, mapped, protected, replicated once."""
+    lab = HyperVLab(seed=17, clock=clock)
+    host = lab.add_site("Primary").add_host("hv01")
+    # The suite maps and unmaps the source network by the id ``net-prod``; srp treats a
+    # switch id as an opaque string, so the lab's switch takes that one instead of a GUID.
+    host.add_switch("LAN").id = SOURCE_NETWORK  # type: ignore[assignment]
+    vm = hyperv_vm(host)
+    with start_winrm_lab(lab) as served, FailoverLab(root, {"hyperv": hyperv_plugin}, clock) as fl:
+        user, password = served.credentials
+        options = {"transport": "basic", "retry_wait": "0"}
+        fabric_id = fl.register_fabric("hyperv", served.endpoint("hv01"), user, password, options)
+        fl.map_network(fabric_id)
+        item = fl.protect(fabric_id, vm.vm_id)
+        source = HyperVSource(vm, served.winrm["hv01"], HyperVHostAsFabric(host))
+        protected = Protected(fl, source, fabric_id, item.item_id, "hyperv")
+        protected.cycle()
+        yield protected
+
 
 #: Each fabric joins the suite with its scenario builder.
-SCENARIOS = {"simulated": simulated_scenario}
+SCENARIOS = {"simulated": simulated_scenario, "hyperv": hyperv_scenario}
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ provider, not Microsoft's; the fake implements them on the fake disks.
 from __future__ import annotations
 
 import base64
+import binascii
 
 from fakes.hyperv.agent import CutResult, agent_error, parse_extents, parse_previous
 from fakes.hyperv.powershell.cmdlets_vm import target_vms
@@ -103,6 +104,28 @@ def block_digests(invocation: Invocation) -> list[object]:
     return [PSObject(_CUSTOM_OBJECT, {"Digests": base64.b64encode(digests).decode("ascii")})]
 
 
+def write_extent(invocation: Invocation) -> list[object]:
+    vm_id = invocation.text("VMId")
+    vm = invocation.host.vm_by_id(vm_id)
+    if vm is None:
+        raise agent_error(f"Virtual machine '{vm_id}' was not found on this host.", vm_id)
+    try:
+        data = base64.b64decode(invocation.text("Data"), validate=True)
+    except binascii.Error as exc:
+        raise agent_error(f"Invalid -Data value: it is not base64 ({exc}).") from exc
+    offset = invocation.number("Offset")
+    disk_id = invocation.text("DiskId")
+    digest = invocation.host.agent.write(vm, disk_id, offset, data)
+    properties: dict[str, object] = {
+        "VMId": vm.vm_id,
+        "DiskId": disk_id.lower(),
+        "Offset": offset,
+        "Length": len(data),
+        "Sha256": digest,
+    }
+    return [PSObject(_CUSTOM_OBJECT, properties)]
+
+
 def confirm_cut(invocation: Invocation) -> list[object]:
     invocation.host.agent.confirm(invocation.text("CutId"))
     return []
@@ -151,6 +174,16 @@ SPECS = (
             Param("Count", "int", mandatory=True, minimum=0),
         ),
         block_digests,
+    ),
+    _spec(
+        "Write-SrpDiskExtent",
+        (
+            _VM_ID,
+            _DISK_ID,
+            Param("Offset", "long", mandatory=True, minimum=0),
+            Param("Data", "string", mandatory=True),
+        ),
+        write_extent,
     ),
     _spec("Confirm-SrpCut", (_CUT_ID,), confirm_cut),
     _spec("Remove-SrpCut", (_CUT_ID,), remove_cut),

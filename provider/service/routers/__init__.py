@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from provider.service.routers import (
     fabrics,
+    failover,
     items,
     jobs,
     machines,
@@ -29,6 +30,7 @@ def all_routers() -> list[APIRouter]:
         targets.router,
         items.router,
         mappings.router,
+        failover.router,
         jobs.router,
         plans.router,
     ]

@@ -54,7 +54,24 @@ def check_policy(ctx: EngineContext, policy: ReplicationPolicy, kind: str) -> No
 
 
 def protect(ctx: EngineContext, request: ProtectRequest) -> ProtectedItem:
-    """Create the protected item and enable change tracking; the first cycle copies it all."""
+    """Create the protected item and enable change tracking; the first cycle copies it all.
+
+    Toward a natively replicating target there is no change tracking nor
+    cycle of srp's: the target is asked to replicate the machine instead.
+    """
+    # Imported here: provider.native builds on this module (its policy checks).
+    from provider.native import NativeProtectRequest, is_native_target, protect_native
+
+    if is_native_target(ctx, request.target):
+        native = NativeProtectRequest(
+            request.fabric_id,
+            (request.machine_id,),
+            request.policy,
+            request.target,
+            request.replication_group,
+        )
+        (item,) = protect_native(ctx, native)
+        return item
     with ctx.store.read() as tx:
         fabric = tx.fabrics.get(request.fabric_id)
         machine = tx.fabrics.inventory(fabric.fabric_id).machine(request.machine_id)

@@ -10,6 +10,7 @@ import enum
 from collections.abc import Callable
 
 from provider.engine.context import EngineContext
+from provider.errors import NotSupported
 from provider.failover.cancel import run_cancel
 from provider.failover.commit import run_commit
 from provider.failover.failback import run_failback
@@ -21,6 +22,8 @@ from provider.failover.testfailover import run_cleanup, run_test_failover
 from provider.failover.unplanned import run_unplanned
 from provider.jobs import JobService, TaskContext, WaitForOperator
 from provider.model.job import Job, Task
+from provider.native import failover as native_failover
+from provider.native.kinds import is_native_item
 
 
 class JobKind(enum.StrEnum):
@@ -51,16 +54,42 @@ OPERATIONS: dict[JobKind, Operation] = {
 }
 
 
+#: The operations a native item runs instead: its target replicates by itself, so the
+#: core asks it to roll its replica to a point rather than materialising HRLs. (The
+#: lambdas look the functions up when called: provider.native imports this package.)
+NATIVE_OPERATIONS: dict[JobKind, Operation] = {
+    JobKind.UNPLANNED: lambda ctx, item, options, out: native_failover.run_native_unplanned(
+        ctx, item, options, out
+    ),
+    JobKind.COMMIT: lambda ctx, item, _options, out: native_failover.run_native_commit(
+        ctx, item, out
+    ),
+}
+
+
+def operation_for(ctx: EngineContext, kind: JobKind, item_id: str) -> Operation:
+    """The item's operation of this kind: the native one for a native item."""
+    if not is_native_item(ctx, item_id):
+        return OPERATIONS[kind]
+    native = NATIVE_OPERATIONS.get(kind)
+    if native is None:
+        raise NotSupported(
+            f"{kind.value} of item {item_id} is not supported on a natively replicating target"
+        )
+    return native
+
+
 def register_handlers(jobs: JobService, ctx: EngineContext) -> None:
     """Give the job service a handler for every failover job kind."""
-    for kind, operation in OPERATIONS.items():
-        jobs.register(kind.value, _handler(ctx, operation))
+    for kind in OPERATIONS:
+        jobs.register(kind.value, _handler(ctx, kind))
 
 
 def _handler(
-    ctx: EngineContext, operation: Operation
+    ctx: EngineContext, kind: JobKind
 ) -> Callable[[Job, Task, TaskContext], WaitForOperator | None]:
     def handle(job: Job, task: Task, context: TaskContext) -> WaitForOperator | None:
+        operation = operation_for(ctx, kind, task.task_id)
         operation(ctx, task.task_id, FailoverOptions.from_params(dict(job.params)), context)
         context.progress(1.0)
         return None

@@ -11,21 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from provider.contracts.declarations import FailoverMode
 from provider.engine.context import EngineContext
 from provider.errors import ValidationError
 from provider.failover.cancel import check_cancel
 from provider.failover.commit import check_commit
 from provider.failover.drill import DrillReport, reports_in
 from provider.failover.failback import check_failback
-from provider.failover.handlers import JobKind, register_handlers
+from provider.failover.handlers import JobKind, operation_for, register_handlers
 from provider.failover.options import FailoverOptions
 from provider.failover.planned import check_planned
 from provider.failover.reverse import check_reverse
+from provider.failover.rules import require_mode
 from provider.failover.subject import load_subject
 from provider.failover.testfailover import check_test_failover
 from provider.failover.unplanned import check_unplanned
 from provider.jobs import JobService
 from provider.model.job import Job
+from provider.native import failover as native_failover
+from provider.native.kinds import is_native_item
 
 _TITLES = {
     JobKind.TEST: "test failover of",
@@ -123,12 +127,29 @@ class FailoverService:
                 f"a {kind.value} job needs distinct protected items, got {list(item_ids)}"
             )
         for item_id in item_ids:
-            check(item_id)
+            self._check(kind, item_id, options, check)
         tasks = [(item_id, f"{_TITLES[kind]} {self._name(item_id)}") for item_id in item_ids]
         job = self.jobs.submit(
             kind.value, ",".join(item_ids), tasks, options.to_params(), concurrency=self.concurrency
         )
         return self.jobs.run(job.job_id)
+
+    def _check(
+        self, kind: JobKind, item_id: str, options: FailoverOptions, check: Callable[[str], object]
+    ) -> None:
+        # A native item is checked against its target's own terms (points by name,
+        # the operations the native path runs); the others as before.
+        if not is_native_item(self.ctx, item_id):
+            check(item_id)
+        elif kind is JobKind.UNPLANNED:
+            native_failover.check_native_failover(
+                self.ctx, item_id, options, FailoverMode.UNPLANNED
+            )
+        elif kind is JobKind.PLANNED:
+            require_mode(load_subject(self.ctx, item_id), FailoverMode.PLANNED)
+            operation_for(self.ctx, kind, item_id)
+        else:
+            operation_for(self.ctx, kind, item_id)
 
     def _name(self, item_id: str) -> str:
         with self.ctx.store.read() as tx:

@@ -3,7 +3,10 @@
 Each tick, for every protected item (or replication group: items sharing
 ``replication_group`` are cut together) whose policy's cycle is due, it
 runs one cycle, app-consistent when the policy's app-consistent frequency
-has passed since the last app-consistent point. Then it reassesses health
+has passed since the last app-consistent point. Items toward a native
+target (InMage, Hyper-V Replica) are never cycled: their target replicates
+by itself, so each tick refreshes their group's state, health and points
+from it instead. Then it reassesses health
 and RPO of every item, so RPO keeps growing (and health turns) even when no
 cycle runs. One failing group never stops the others.
 
@@ -28,6 +31,8 @@ from provider.model.item import Direction, ProtectedItem
 from provider.model.policy import ReplicationPolicy
 from provider.model.recovery import Consistency
 from provider.model.states import ReplicationState
+from provider.native.kinds import is_native_target
+from provider.native.refresh import group_items, native_groups, refresh_group
 from provider.service.gate import ItemGate
 
 log = logging.getLogger("srp.service.scheduler")
@@ -58,6 +63,8 @@ class TickReport:
     runs: tuple[GroupRun, ...]
     busy: tuple[str, ...]
     assessed: int
+    #: Native groups refreshed from their target, as "target/group".
+    refreshed: tuple[str, ...] = ()
 
     @property
     def cycled(self) -> tuple[str, ...]:
@@ -116,7 +123,26 @@ class Scheduler:
                 runs.append(self._cycle(group))
             finally:
                 self._gate.release(group.item_ids)
-        return TickReport(tuple(runs), tuple(busy), self.reassess())
+        refreshed = self._refresh_native(busy)
+        return TickReport(tuple(runs), tuple(busy), self.reassess(), refreshed)
+
+    def _refresh_native(self, busy: list[str]) -> tuple[str, ...]:
+        # A native target replicates by itself: its groups are refreshed every tick
+        # (state, health, points), never cycled. One failing target spares the others.
+        refreshed = []
+        for target_id, group_id in native_groups(self._engine):
+            members = [i.item_id for i in group_items(self._engine, target_id, group_id)]
+            if not self._gate.try_claim(members):
+                busy.extend(members)
+                continue
+            try:
+                refresh_group(self._engine, target_id, group_id)
+                refreshed.append(f"{target_id}/{group_id}")
+            except SrpError as exc:
+                log.warning("refresh of native group %s failed: %s", group_id, exc)
+            finally:
+                self._gate.release(members)
+        return tuple(refreshed)
 
     def reassess(self) -> int:
         """Apply the RPO and missed-cycle rules to every item; returns how many."""
@@ -163,6 +189,7 @@ class Scheduler:
         with self._engine.store.read() as tx:
             items = [i for i in tx.items.list() if replicates_forward(i)]
             policies = {p.name: p for p in tx.policies.list()}
+        items = [i for i in items if not is_native_target(self._engine, i.target)]
         grouped: dict[str, list[ProtectedItem]] = {}
         for item in items:
             grouped.setdefault(item.replication_group or f"item:{item.item_id}", []).append(item)

@@ -81,6 +81,11 @@ TARGET_KIND = TargetKind(
             "path", required=True, description="directory holding the storage account"
         ),
         ConnectionParameter(
+            "networks",
+            description="virtual networks to create on the target: id=subnet,... "
+            "(e.g. vnet-prod=10.1.0.0/24)",
+        ),
+        ConnectionParameter(
             "quota_bytes",
             type=ParameterType.INTEGER,
             description="most bytes the account may occupy (empty: the volume's free space)",
@@ -294,7 +299,18 @@ def _account(target: TargetConnection) -> StorageAccount:
 def _compute(target: TargetConnection) -> ComputeService:
     account = _account(target)
     account.open()
-    return compute_for(target, account.root)
+    compute = compute_for(target, account.root)
+    _declare_networks(compute, target.option("networks"))
+    return compute
+
+
+def _declare_networks(compute: ComputeService, declared: str) -> None:
+    """Create the networks the target's ``networks`` option names (``id=subnet,...``)."""
+    existing = {network.network_id for network in compute.networks()}
+    for entry in filter(None, (part.strip() for part in declared.split(","))):
+        network_id, _, subnet = entry.partition("=")
+        if network_id not in existing:
+            compute.add_network(network_id.strip(), subnet=subnet.strip())
 
 
 def _disk_store(disk: DiskSource) -> ReplicaStore:

@@ -103,6 +103,11 @@ class ComputeService(Protocol):
     def networks(self) -> tuple[Network, ...]:
         """The target's virtual networks, isolated test networks included."""
 
+    def add_network(
+        self, network_id: str, *, subnet: str = "", isolated: bool = False, name: str = ""
+    ) -> Network:
+        """Create a virtual network; AlreadyExists when the id is taken."""
+
     def create_machine(self, spec: MachineSpec) -> ReplicaMachine:
         """Create a stopped machine on views of its disks, NICs on their networks."""
 

@@ -142,3 +142,15 @@ def test_an_unknown_machine_is_not_found(compute: SimulatedCompute) -> None:
     assert compute.find("vm-nope") is None
     with pytest.raises(NotFound, match="there is no machine 'vm-nope'"):
         compute.start("vm-nope")
+
+
+def test_cloud_target_creates_the_networks_its_option_declares(tmp_path: Path) -> None:
+    import provider.targets.cloud as cloud
+    from provider.contracts.connection import TargetConnection
+
+    options = (("path", str(tmp_path)), ("networks", "vnet-prod=10.1.0.0/24, vnet-dmz"))
+    target = TargetConnection("tgt-1", "cloud", str(tmp_path), options=options)
+    names = {network.network_id for network in cloud.srp_target_networks(target)}
+    assert {"vnet-prod", "vnet-dmz", "test-isolated"} <= names
+    again = {network.network_id for network in cloud.srp_target_networks(target)}
+    assert again == names  # declaring twice creates nothing more

@@ -129,8 +129,9 @@ def read_and_apply(path: Path, key: bytes, replica: Path) -> None:
     fd = os.open(replica, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with HrlReader(path, key=key) as reader:
-            for extent in reader.extents():
-                os.pwrite(fd, extent.data, extent.offset)
+            # Views, not copies: each frame is checked before any of its views is handed out.
+            for offset, data in reader.extent_views():
+                os.pwrite(fd, data, offset)
     finally:
         os.close(fd)
 

@@ -10,17 +10,27 @@ digest at every cut costs O(changed blocks), not a read of the whole disk.
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 DIGEST_BLOCK_SIZE = 64 * 1024
-_DIGEST_BYTES = 32
+#: Bytes of one block digest (SHA-256) in a table.
+DIGEST_SIZE = 32
+_DIGEST_BYTES = DIGEST_SIZE
+#: Most bytes read (and held) at once when rehashing blocks.
+_REHASH_CHUNK = 4 * 1024 * 1024
+
+#: Reads ``length`` bytes at ``offset`` of whatever a table describes.
+BlockReader = Callable[[int, int], bytes]
 
 
+@functools.lru_cache(maxsize=8)
 def zero_block_digest(block_size: int) -> bytes:
-    """Digest of a block of zeros (what a never-written block holds)."""
+    """Digest of a block of zeros (what a never-written block holds); cached."""
     return hashlib.sha256(bytes(block_size)).digest()
 
 
@@ -64,6 +74,31 @@ def align_extents(
     return [(start, end - start) for start, end in merged]
 
 
+def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
+    """The (offset, length) runs of a sparse file that hold data, clipped to ``size``.
+
+    Holes read as zeros, so hashing a sparse image needs to read only these.
+    Where the file system cannot tell (no ``SEEK_DATA``), the whole file is data.
+    """
+    runs: list[tuple[int, int]] = []
+    position = 0
+    try:
+        while position < size:
+            start = os.lseek(fd, position, os.SEEK_DATA)
+            if start >= size:
+                break
+            end = min(size, os.lseek(fd, start, os.SEEK_HOLE))
+            runs.append((start, end - start))
+            position = end
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # no data after ``position``
+            return runs
+        if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):
+            return [(0, size)] if size else []
+        raise
+    return runs
+
+
 class BlockDigestTable:
     """A file of one 32-byte digest per block, updated in place.
 
@@ -80,12 +115,20 @@ class BlockDigestTable:
     def _create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
+        full = self.capacity // self.block_size
+        zeros = zero_block_digest(self.block_size)
         with temporary.open("wb") as handle:
-            for index in range(self.blocks):
-                handle.write(zero_block_digest(self._block_length(index)))
+            for first in range(0, full, 4096):
+                handle.write(zeros * min(4096, full - first))
+            if full < self.blocks:  # a short last block
+                handle.write(zero_block_digest(self._block_length(full)))
             handle.flush()
             os.fsync(handle.fileno())
         temporary.replace(self.path)
+
+    def reset(self) -> None:
+        """Make every entry the digest of a zero block again (an empty disk)."""
+        self._create()
 
     def _block_length(self, index: int) -> int:
         return min(self.block_size, self.capacity - index * self.block_size)
@@ -97,6 +140,28 @@ class BlockDigestTable:
             handle.seek(offset // self.block_size * _DIGEST_BYTES)
             for start in range(0, len(view), self.block_size):
                 handle.write(hashlib.sha256(view[start : start + self.block_size]).digest())
+
+    def rehash(self, extents: Iterable[tuple[int, int]], read: BlockReader) -> None:
+        """Rehash every block touching ``extents`` from ``read``, then fsync the table.
+
+        Reads go in bounded chunks of whole blocks, so memory stays flat
+        whatever the extents' sizes.
+        """
+        with self.path.open("r+b") as handle:
+            for offset, length in align_extents(extents, self.block_size, self.capacity):
+                for start in range(offset, offset + length, _REHASH_CHUNK):
+                    size = min(_REHASH_CHUNK, offset + length - start)
+                    handle.seek(start // self.block_size * _DIGEST_BYTES)
+                    handle.write(self._digests_of(read(start, size)))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _digests_of(self, data: bytes) -> bytes:
+        view = memoryview(data)
+        return b"".join(
+            hashlib.sha256(view[at : at + self.block_size]).digest()
+            for at in range(0, len(view), self.block_size)
+        )
 
     def set_digests(self, pairs: Iterable[tuple[int, bytes]]) -> None:
         """Store known block digests (offset, digest), e.g. from a resync compare."""
@@ -113,8 +178,16 @@ class BlockDigestTable:
                     yield chunk[start : start + _DIGEST_BYTES]
 
     def root(self) -> str:
-        """The disk digest (hex) as the table stands."""
-        return disk_digest(self.digests())
+        """The disk digest (hex) as the table stands.
+
+        The file *is* the concatenated block digests, so it is hashed in large
+        chunks: the same value as :func:`disk_digest` over :meth:`digests`.
+        """
+        root = hashlib.sha256()
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(_DIGEST_BYTES * 32768):
+                root.update(chunk)
+        return root.hexdigest()
 
     def snapshot_to(self, path: Path) -> None:
         """Copy the table (e.g. to keep it with a cycle not yet applied)."""

@@ -38,7 +38,7 @@ def store_file(layout: DiskLayout, sequence: int, source: Path, space: SpaceGuar
     final = layout.incoming(sequence)
     temp = temp_path(final.parent, final.name)
     try:
-        _copy(source, temp)
+        _link_or_copy(source, temp)
         publish(temp, final)
     except BaseException:
         remove_quietly(temp)
@@ -60,6 +60,16 @@ def _size_of(source: Path) -> int:
             f"HRL file {source} to store does not exist",
             hint="write the cycle's HRL again before storing it",
         ) from exc
+
+
+def _link_or_copy(source: Path, temp: Path) -> None:
+    # An HRL is never rewritten once closed, so when the sender's file is on
+    # the same filesystem (a process server beside its storage account) a
+    # hard link stores it without writing and syncing its bytes a second time.
+    try:
+        os.link(source, temp)
+    except OSError:
+        _copy(source, temp)
 
 
 def _copy(source: Path, temp: Path) -> None:

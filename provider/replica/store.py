@@ -3,6 +3,8 @@
 Files under the disk's directory (see :class:`~provider.replica.layout.DiskLayout`)::
 
     replica.img       sparse file of the disk's capacity: the disk at the latest applied HRL
+    replica.digests   its 64 KiB block digests, kept up to date by every apply
+    replica.digests.json  the sequence and image (size, mtime) those digests vouch for
     state.json        latest applied sequence and HRL digest (the chain head; the commit point)
     journal.json      present only while an apply is writing the image
     incoming/<n>.hrl  stored, not yet applied HRLs
@@ -19,17 +21,27 @@ committed state. OS failures are mapped at this boundary: ``ENOSPC`` to
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from provider.blockdigest import (
+    DIGEST_BLOCK_SIZE,
+    DIGEST_SIZE,
+    BlockDigestTable,
+    block_count,
+    data_extents,
+)
 from provider.contracts.replica import BlockDigest
 from provider.contracts.transfer import AppliedHrl, DiskRef, Holdings, RetentionResult
 from provider.errors import AlreadyExists, RecoveryPointUnavailable, ValidationError
 from provider.hrl import ZERO_DIGEST
 from provider.replica.apply import apply_stored, recover
+from provider.replica.durable import open_read, opened, pread_exact, read_small, write_atomic
 from provider.replica.incoming import store_file, stored_sequences
 from provider.replica.layout import DiskLayout, safe_component
 from provider.replica.leases import Lease, read_leases, remove_lease, write_lease
@@ -38,6 +50,7 @@ from provider.replica.overlay import remove_overlay_dir
 from provider.replica.retention import prune, retained_points
 from provider.replica.space import SpaceGuard, Unlimited, mapped_os_errors
 from provider.replica.state import DiskState, load_state
+from provider.replica.undo import UndoLog
 from provider.replica.view import PointView
 
 
@@ -53,6 +66,7 @@ class ReplicaStore:
         self.disk = disk
         self.label = label or f"replica store {root}"
         self._space: SpaceGuard = space if space is not None else Unlimited()
+        self._latest = LatestDigest(self.layout)
         with mapped_os_errors(self.label, "creating the disk's directories"):
             for directory in self.layout.directories():
                 directory.mkdir(parents=True, exist_ok=True)
@@ -87,7 +101,12 @@ class ReplicaStore:
         """Verify and apply stored HRL ``sequence`` (see :mod:`provider.replica.apply`)."""
         _require_sequence(sequence)
         with self._changing(f"applying HRL {sequence}"):
-            return apply_stored(self.layout, self.disk, self._space, sequence, key)
+            before = load_state(self.layout.state)
+            incremental = self._latest.vouched(before) is not None  # the image is not yet touched
+            applied = apply_stored(self.layout, self.disk, self._space, sequence, key)
+            if before is None or before.sequence < sequence:
+                self._latest.advance(sequence, incremental)
+            return applied
 
     def points(self) -> range:
         """The sequences this disk can be materialised at, oldest first."""
@@ -129,7 +148,15 @@ class ReplicaStore:
             remove_overlay_dir(self.layout.view_dir(view_id))
 
     def point_digest(self, sequence: int) -> str:
-        """Hex SHA-256 of the disk materialised at ``sequence``."""
+        """The disk digest (:mod:`provider.blockdigest`, hex) at ``sequence``.
+
+        The latest point's comes from the block digest table kept by every
+        apply, so it does not read the disk; older points are read through a view.
+        """
+        with self._changing(f"reading the digest at sequence {sequence}"):
+            state = load_state(self.layout.state)
+            if state is not None and state.sequence == sequence:
+                return self._latest.digest(state)
         with self.open_view(sequence) as view:
             return view.digest()
 
@@ -182,6 +209,94 @@ class ReplicaStore:
             if lease.orphaned:
                 remove_lease(self.layout, lease.view_id)
                 remove_overlay_dir(self.layout.view_dir(lease.view_id))
+
+
+@dataclass(frozen=True)
+class DigestStamp:
+    """The table holds the image at ``sequence`` as it stood then; ``root`` is its digest."""
+
+    sequence: int
+    image_size: int
+    image_mtime_ns: int
+    root: str
+
+
+class LatestDigest:
+    """The replica's disk digest at its latest applied sequence, without reading the disk.
+
+    ``replica.digests`` holds the image's block digests. Each apply rehashes
+    only the blocks its HRL touched (the extents of its undo log) and then
+    restamps. The stamp names the sequence and the image's size and mtime it
+    vouches for, so a table a crash left half-updated, or an image changed by
+    anything but an apply, is never trusted: the table is then rebuilt from
+    the image, reading only its allocated extents. Callers hold the disk lock.
+    """
+
+    def __init__(self, layout: DiskLayout) -> None:
+        self.layout = layout
+        self.table_path = layout.root / "replica.digests"
+        self.stamp_path = layout.root / "replica.digests.json"
+
+    def vouched(self, state: DiskState | None) -> DigestStamp | None:
+        """The stamp if the table holds the image exactly as at ``state``, else None."""
+        stamp = self._load()
+        if stamp is None or state is None or stamp.sequence != state.sequence:
+            return None
+        try:
+            image = os.stat(self.layout.image)
+            table_size = os.stat(self.table_path).st_size
+        except FileNotFoundError:
+            return None
+        if (image.st_size, image.st_mtime_ns) != (stamp.image_size, stamp.image_mtime_ns):
+            return None
+        expected = block_count(state.capacity, DIGEST_BLOCK_SIZE) * DIGEST_SIZE
+        return stamp if table_size == expected else None
+
+    def digest(self, state: DiskState) -> str:
+        """The digest at ``state``: from the stamp, or after rebuilding the table."""
+        stamp = self.vouched(state)
+        return stamp.root if stamp is not None else self.advance(state.sequence, False)
+
+    def advance(self, sequence: int, incremental: bool) -> str:
+        """Bring the table to the applied ``sequence`` and restamp it; returns the root.
+
+        ``incremental`` says the table vouched for the image just before HRL
+        ``sequence`` was applied, so only the blocks it touched change.
+        """
+        state = load_state(self.layout.state)
+        if state is None or state.sequence != sequence:
+            raise ValidationError(f"{self.layout.root}: HRL {sequence} is not the latest applied")
+        self.stamp_path.unlink(missing_ok=True)  # the table changes in place from here on
+        table = BlockDigestTable(self.table_path, state.capacity)
+        with opened(open_read(self.layout.image)) as image:
+            touched = self._touched(sequence) if incremental else None
+            if touched is None:
+                table.reset()
+                touched = data_extents(image, state.capacity)
+            name = str(self.layout.image)
+            table.rehash(touched, lambda offset, length: pread_exact(image, length, offset, name))
+            info = os.fstat(image)
+        root = table.root()
+        stamp = DigestStamp(sequence, info.st_size, info.st_mtime_ns, root)
+        write_atomic(self.stamp_path, json.dumps(asdict(stamp), sort_keys=True).encode())
+        return root
+
+    def _touched(self, sequence: int) -> list[tuple[int, int]] | None:
+        """The extents HRL ``sequence`` wrote, from its undo log (None if unreadable)."""
+        try:
+            with UndoLog(self.layout.undo(sequence), sequence) as log:
+                return [(offset, len(data)) for offset, data in log.records()]
+        except (FileNotFoundError, RecoveryPointUnavailable):
+            return None
+
+    def _load(self) -> DigestStamp | None:
+        raw = read_small(self.stamp_path)
+        if raw is None:
+            return None
+        try:
+            return DigestStamp(**json.loads(raw))
+        except (ValueError, TypeError):
+            return None  # a damaged stamp vouches for nothing: the table is rebuilt
 
 
 def _require_sequence(sequence: int) -> None:

@@ -57,6 +57,19 @@ def test_a_quota_refuses_an_apply_before_it_writes(tmp_path: Path, chain: HrlCha
     assert store.holdings().applied_sequence == 1
 
 
+def _cross_device(source: object, destination: object) -> None:
+    """The HRL comes from another filesystem, so it must be copied in."""
+    raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+
+def test_a_stored_hrl_on_the_same_filesystem_is_linked_not_rewritten(
+    tmp_path: Path, chain: HrlChain
+) -> None:
+    store = ReplicaStore(tmp_path / "disk", disk_ref())
+    store.store_hrl(1, chain.paths[1])
+    assert store.layout.incoming(1).stat().st_ino == chain.paths[1].stat().st_ino
+
+
 def test_enospc_while_storing_leaves_no_partial_file(
     tmp_path: Path, chain: HrlChain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -68,6 +81,7 @@ def test_enospc_while_storing_leaves_no_partial_file(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("provider.replica.incoming.write_all", disk_full)
+    monkeypatch.setattr("provider.replica.incoming.os.link", _cross_device)
     with pytest.raises(TargetFull) as caught:
         store.store_hrl(1, chain.paths[1])
     assert caught.value.message == (

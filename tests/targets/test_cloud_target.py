@@ -130,6 +130,7 @@ def test_the_target_kind_declaration(hook: pluggy.HookRelay) -> None:
     )
     assert [(p.name, p.type, p.required) for p in kind.parameters] == [
         ("path", ParameterType.TEXT, True),
+        ("networks", ParameterType.TEXT, False),
         ("quota_bytes", ParameterType.INTEGER, False),
     ]
     assert kind.failover_modes == (

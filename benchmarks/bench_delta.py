@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fakes.disk import VirtualDisk
 from fakes.fabric import SimulatedFabricPlugin
 from fakes.harness import EngineHarness
+from provider.blockdigest import DIGEST_BLOCK_SIZE
 from provider.contracts.transfer import DiskRef
 from provider.replica import ReplicaStore
 from provider.targets.storage_account import StorageAccount
@@ -336,7 +337,8 @@ def report(
         verdict = "met" if one.speedup >= TARGET_SPEEDUP else "MISSED"
         print(
             f"point verification {label}: {one.changed_bytes / MIB:.1f} MiB changed, "
-            f"{one.shipped_bytes / MIB:.1f} MiB shipped (64 KiB digest blocks); "
+            f"{one.shipped_bytes / MIB:.1f} MiB shipped "
+            f"({DIGEST_BLOCK_SIZE // 1024} KiB digest blocks); "
             f"delta cycle {one.engine:.3f} s, rsync --inplace --no-whole-file "
             f"{one.rsync:.3f} s, rsync / cycle = {one.speedup:.1f}x "
             f"(target >= {TARGET_SPEEDUP:.0f}x: {verdict}); CPU seconds: cycle "

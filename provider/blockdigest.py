@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-DIGEST_BLOCK_SIZE = 64 * 1024
+DIGEST_BLOCK_SIZE = 4 * 1024
 #: Bytes of one block digest (SHA-256) in a table.
 DIGEST_SIZE = 32
 _DIGEST_BYTES = DIGEST_SIZE

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from fakes.lab.labfile import LabFile
+from fakes.lab.labfile import SCENARIO_IDS, LabFile, scenario_id
 from provider.cli import output
 from provider.errors import ConfigurationError
 from provider.settings import Settings
@@ -28,7 +28,12 @@ def lab_file_path() -> Path:
 
 
 def start_lab(scenario: str, path: Path) -> LabFile:
-    """Start the lab process in the background and wait for its lab file."""
+    """Start the lab process in the background and wait for its lab file.
+
+    ``scenario`` is any case of a scenario id (``s3``, ``all``); an unknown one
+    is refused before anything starts.
+    """
+    scenario = scenario_id(scenario)
     if path.exists():
         running = LabFile.read(path)
         if _alive(running.pid):
@@ -97,11 +102,13 @@ def _rows(lab: LabFile) -> list[dict[str, object]]:
 
 @lab_app.command("up")
 def up(
-    scenario: Annotated[str, typer.Option("--scenario", help="Scenario to simulate.")] = "S1",
+    scenario: Annotated[
+        str, typer.Option("--scenario", help=f"Scenario to simulate: {', '.join(SCENARIO_IDS)}.")
+    ] = "S1",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Start the simulated fabrics of a scenario on loopback, with running workloads."""
-    lab = start_lab(scenario.upper(), lab_file_path())
+    lab = start_lab(scenario, lab_file_path())
     output.emit(
         _rows(lab),
         ["host", "kind", "address", "username"],

@@ -3,8 +3,9 @@
 :class:`SimulatedFabric` holds machines whose disks are
 :class:`fakes.disk.VirtualDisk`; :class:`SimulatedFabricPlugin` serves it to
 srp as a fabric kind (``simulated`` by default) with the discovery, replica
-sync and source-side failover hooks (shut down, start, and write the blocks
-that reverse replication and failback send back), exactly as a real fabric
+sync and source-side failover hooks (shut down, start, write the blocks
+that reverse replication and failback send back, and create a machine on
+one of the fabric's hosts for a failback to an alternate location), exactly as a real fabric
 plugin does. Give ``capabilities`` to play another scenario's kind (a
 VMware-like kind without planned failover, a physical one that fails back
 to it).
@@ -36,7 +37,7 @@ from fakes.cutbook import CutBook
 from fakes.disk import VirtualDisk
 from provider.contracts.connection import FabricConnection, FabricIdentity
 from provider.contracts.declarations import Capabilities, FabricKind, FailoverMode
-from provider.contracts.failover import PreparedSource
+from provider.contracts.failover import AlternateMachine, PreparedSource
 from provider.contracts.replica import (
     BlockDigest,
     Cut,
@@ -46,9 +47,11 @@ from provider.contracts.replica import (
     TrackingInfo,
 )
 from provider.errors import (
+    AlreadyExists,
     AuthenticationFailed,
     FabricUnreachable,
     MachineNotFound,
+    NotFound,
     RemoteCommandFailed,
 )
 from provider.hookspecs import hookimpl
@@ -68,6 +71,9 @@ class SimulatedMachine:
     books: dict[str, CutBook] = field(default_factory=dict)
     #: The IP address of each NIC, in NIC order (fewer addresses: the rest have none).
     addresses: tuple[str, ...] = ()
+    host: str = ""
+    cpu_count: int = 1
+    memory_mib: int = 1024
 
     def describe(self, container_id: str) -> Machine:
         """The machine as discovery reports it."""
@@ -77,7 +83,15 @@ class SimulatedMachine:
             for i, net in enumerate(self.networks)
         )
         return Machine(
-            self.machine_id, self.name, container_id, disks, nics, power_state=self.power_state
+            self.machine_id,
+            self.name,
+            container_id,
+            disks,
+            nics,
+            host=self.host,
+            power_state=self.power_state,
+            cpu_count=self.cpu_count,
+            memory_mib=self.memory_mib,
         )
 
 
@@ -90,6 +104,12 @@ class SimulatedFabric:
         self.unreachable = False
         self.quiesce_fails = False
         self.container_id = f"site-{address}"
+        #: Where a failback to an alternate location may create a machine (see add_host).
+        self.hosts: set[str] = set()
+
+    def add_host(self, name: str) -> None:
+        """A host new machines can be created on."""
+        self.hosts.add(name)
 
     def add_machine(
         self,
@@ -98,6 +118,7 @@ class SimulatedFabric:
         *,
         networks: tuple[str, ...] = ("net-prod",),
         sparse_dir: Path | None = None,
+        host: str = "",
     ) -> SimulatedMachine:
         """Add a machine with one disk per capacity given.
 
@@ -105,12 +126,13 @@ class SimulatedFabric:
         ``<sparse_dir>/<disk id>.img`` (large disks: only written blocks take
         space). The caller owns ``sparse_dir`` and removes the files.
         """
-        machine_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.address}/{name}"))
+        where = f"{self.address}/{host}" if host else self.address  # one name per host
+        machine_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{where}/{name}"))
         virtual = {
             f"{machine_id}-d{i}": _new_disk(size, f"{name}-d{i}", f"{machine_id}-d{i}", sparse_dir)
             for i, size in enumerate(disks)
         }
-        machine = SimulatedMachine(machine_id, name, virtual, networks)
+        machine = SimulatedMachine(machine_id, name, virtual, networks, host=host)
         self.machines[machine_id] = machine
         return machine
 
@@ -282,6 +304,22 @@ class SimulatedFabricPlugin:
             raise MachineNotFound(f"{connection.address}: machine {sim.name} has no disk {disk_id}")
         for extent in extents:
             sim.disks[disk_id].write(extent.offset, extent.data)
+
+    @hookimpl
+    def srp_create_machine(self, connection: FabricConnection, spec: AlternateMachine) -> Machine:
+        fabric = self._fabric(connection)
+        if spec.host not in fabric.hosts:
+            hosts = ", ".join(sorted(fabric.hosts)) or "none"
+            raise NotFound(f"{connection.address}: no host {spec.host!r} (hosts: {hosts})")
+        if any((m.name, m.host) == (spec.name, spec.host) for m in fabric.machines.values()):
+            raise AlreadyExists(
+                f"{connection.address}: a machine named {spec.name} exists on {spec.host}"
+            )
+        sim = fabric.add_machine(
+            spec.name, spec.disk_capacities, networks=spec.networks, host=spec.host
+        )
+        sim.power_state, sim.cpu_count, sim.memory_mib = "off", spec.cpu_count, spec.memory_mib
+        return sim.describe(fabric.container_id)
 
     def _book(self, connection: FabricConnection, machine_id: str, disk_id: str) -> CutBook:
         return self._fabric(connection).machine(machine_id, "read").books[disk_id]

@@ -38,6 +38,7 @@ from provider.contracts.events import (
     PlanGroupEvent,
 )
 from provider.contracts.failover import (
+    AlternateMachine,
     CleanupResult,
     FailoverRequest,
     FailoverResult,
@@ -332,6 +333,23 @@ def srp_write_extents(
     the machine, in offset order, in bounded batches. The writes are tracked
     like any guest write, so forward replication later ships them. Raise
     ``MachineNotFound`` when the machine is gone.
+    """
+
+
+@hookspec(firstresult=True)
+def srp_create_machine(connection: FabricConnection, spec: AlternateMachine) -> Machine:
+    """Create a new, stopped machine with empty disks (failback to an alternate location).
+
+    Called by failback when the operator names an alternate host: the
+    replica's data is then written to the new machine with
+    ``srp_write_extents`` and it is started with ``srp_resume_source``.
+    The new machine has one disk per ``spec.disk_capacities`` entry, of
+    exactly that capacity and in that order, and one NIC per
+    ``spec.networks`` entry on that network. Raise ``AlreadyExists`` when a
+    machine of that name is already there and ``NotFound`` for an unknown
+    host or network.
+
+    :returns: the machine as discovery would report it. First result wins.
     """
 
 

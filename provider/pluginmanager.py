@@ -40,6 +40,7 @@ from provider.contracts.events import (
     PlanGroupEvent,
 )
 from provider.contracts.failover import (
+    AlternateMachine,
     CleanupResult,
     FailoverRequest,
     FailoverResult,
@@ -414,6 +415,10 @@ class PluginManager:
             disk_id=disk_id,
             extents=extents,
         )
+
+    def create_machine(self, connection: FabricConnection, spec: AlternateMachine) -> Machine:
+        """Create a new machine with empty disks on a source fabric (alternate failback)."""
+        return self._fabric_value("srp_create_machine", Machine, connection, spec=spec)
 
     # ------------------------------------------------------------------
     # HRL transfer (dispatched by target kind)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from plugins.hyperv import discovery, power, sync
+from plugins.hyperv import create, discovery, power, sync
 from plugins.hyperv.client import ClientPool
 from plugins.hyperv.kinds import HYPERV, HYPERV_REPLICA
 from provider.contracts.connection import FabricConnection, FabricIdentity
 from provider.contracts.declarations import FabricKind, TargetKind
-from provider.contracts.failover import PreparedSource
+from provider.contracts.failover import AlternateMachine, PreparedSource
 from provider.contracts.replica import BlockDigest, Cut, CutRequest, ExtentData, TrackingInfo
 from provider.hookspecs import hookimpl
 from provider.model.inventory import Inventory, Machine
@@ -101,3 +101,8 @@ def srp_write_extents(
     connection: FabricConnection, machine: Machine, disk_id: str, extents: Sequence[ExtentData]
 ) -> None:
     sync.write_extents(CLIENTS.get(connection), machine, disk_id, extents)
+
+
+@hookimpl
+def srp_create_machine(connection: FabricConnection, spec: AlternateMachine) -> Machine:
+    return create.create_machine(CLIENTS.get(connection), spec, connection.option("site"))

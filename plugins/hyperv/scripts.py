@@ -143,6 +143,59 @@ def start_vm(name: str) -> Script:
     return single("Start-VM", f"Start-VM -Name {ps_quote(name)}")
 
 
+def placement_facts() -> Script:
+    """What creating a VM checks first: the host, its VMs' names, its switches, its VHD folder."""
+    return combined(
+        "Get-VMPlacement",
+        [
+            ("Host", f"Get-VMHost | {HOST_SELECT}, VirtualHardDiskPath"),
+            ("VMs", f"Get-VM | {VM_SELECT}"),
+            ("Switches", f"Get-VMSwitch | {SWITCH_SELECT}"),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class NewVm:
+    """A VM to build: name, size, one empty dynamic VHDX per ``(path, bytes)``, one NIC per switch.
+
+    ``New-VM -NoVHD`` gives the VM one adapter, "Network Adapter", not
+    connected: the first switch connects it, the others add adapters.
+    """
+
+    name: str
+    generation: int
+    memory_bytes: int
+    vhds: tuple[tuple[str, int], ...]
+    switches: tuple[str, ...]
+
+
+def new_vm(vm: NewVm) -> Script:
+    """Create the VM stopped, its empty disks and NICs; returns its Get-VM row."""
+    name = ps_quote(vm.name)
+    lines = [
+        f"$vm = New-VM -Name {name} -Generation {ps_int(vm.generation)}"
+        f" -MemoryStartupBytes {ps_int(vm.memory_bytes)} -NoVHD"
+    ]
+    for index, (path, size) in enumerate(vm.vhds):
+        lines.append(
+            f"$vhd{index} = New-VHD -Path {ps_quote(path)} -SizeBytes {ps_int(size)} -Dynamic"
+        )
+        lines.append(f"Add-VMHardDiskDrive -VMName {name} -Path {ps_quote(path)}")
+    for index, switch in enumerate(vm.switches):
+        if index == 0:
+            lines.append(
+                f"Connect-VMNetworkAdapter -VMName {name} -Name 'Network Adapter'"
+                f" -SwitchName {ps_quote(switch)}"
+            )
+        else:
+            lines.append(f"Add-VMNetworkAdapter -VMName {name} -SwitchName {ps_quote(switch)}")
+    body = "\n".join(lines)
+    return Script(
+        "New-VM", f"{PROLOGUE}{body}\n$result = Get-VM -Name {name} | {VM_SELECT}\n{EPILOGUE}"
+    )
+
+
 # --------------------------------------------------------------------------
 # SrpAgent: change tracking and consistent cuts.
 

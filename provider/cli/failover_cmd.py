@@ -118,10 +118,20 @@ def reverse(
 
 @failover_app.command("failback")
 def failback(
-    items: Items = None, group: Group = "", wait: Wait = False, as_json: JsonOption = False
+    items: Items = None,
+    group: Group = "",
+    alternate_host: Annotated[
+        str, typer.Option(help="Create a new machine on this host instead (alternate location).")
+    ] = "",
+    name: Annotated[
+        str, typer.Option(help="The new machine's name (default: the protected machine's).")
+    ] = "",
+    wait: Wait = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Fail back to the original machines, differences only."""
-    submit("failback", items, group, {}, wait=wait, as_json=as_json)
+    """Fail back to the original machines (differences only) or to new ones on a host."""
+    alternate = {"alternate_host": alternate_host, "name": name} if alternate_host or name else {}
+    submit("failback", items, group, alternate, wait=wait, as_json=as_json)
 
 
 @failover_app.command("drill")

@@ -49,7 +49,7 @@ def register(
         "kind": kind,
         "address": address,
         "username": username,
-        "password": _password(password_env, password_file),
+        "password": read_password(password_env, password_file),
         "credentials": read_credentials(credentials_file),
         "name": name,
         "options": parse_options(option or []),
@@ -105,7 +105,8 @@ def read_credentials(path: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _password(env: str | None, file: Path | None) -> str:
+def read_password(env: str | None, file: Path | None) -> str:
+    """The password from an environment variable, a file, or a hidden prompt."""
     if env and file:
         raise ConfigurationError("give the password with --password-env or --password-file")
     if env:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,7 +10,7 @@ import typer
 from provider.cli import output
 from provider.cli.client import ServiceClient
 from provider.cli.formats import JsonOption, when
-from provider.cli.register_cmd import parse_options
+from provider.cli.register_cmd import parse_options, read_password
 
 target_app = typer.Typer(help="Replication targets.", no_args_is_help=True)
 
@@ -22,10 +23,22 @@ def add(
     option: Annotated[
         list[str] | None, typer.Option(help="Target option KEY=VALUE (repeatable).")
     ] = None,
+    password_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the target's secret.")
+    ] = None,
+    password_file: Annotated[
+        Path | None, typer.Option(help="File holding the target's secret (first line).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a target; its plugin opens it first, so a wrong path is refused at once."""
+    """Add a target; its plugin opens it first, so a wrong path is refused at once.
+
+    A target that needs a secret (an InMage CX passphrase) takes it from
+    --password-env or --password-file, never from the command line.
+    """
     body = {"name": name, "kind": kind, "location": path, "options": parse_options(option or [])}
+    if password_env or password_file:
+        body["password"] = read_password(password_env, password_file)
     with ServiceClient.from_env() as client:
         output.emit_object(client.post("/targets", body), as_json=as_json)
 

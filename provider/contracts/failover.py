@@ -89,3 +89,21 @@ class ReverseSource:
     connection_kind: str
     address: str
     machine: Machine
+
+
+@dataclass(frozen=True)
+class AlternateMachine:
+    """A new, empty machine to create on a source fabric: failback to an alternate location.
+
+    ``host`` names where it runs (a host or container of the fabric, as
+    discovery reports it). ``disk_capacities`` gives one empty disk per
+    entry, in order; ``networks`` one NIC per entry, attached to that
+    source network.
+    """
+
+    name: str
+    host: str
+    disk_capacities: tuple[int, ...]
+    networks: tuple[str, ...] = ()
+    cpu_count: int = 1
+    memory_mib: int = 1024

@@ -7,6 +7,9 @@ PROTECTED in the FORWARD direction: change tracking saw every block written
 back, so the next cycle ships them to the target and replication goes on.
 If a step fails before the original starts, the replica is started again
 and the item stays protected in reverse.
+
+With an alternate host in the options, the failback goes to a new machine
+instead (:mod:`provider.failover.alternate`): the original is left as it is.
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ def run_failback(ctx: EngineContext, item_id: str, reporter: Reporter) -> SyncRe
     try:
         report = _sync_home(ctx, subject, replica, reporter)
     except BaseException:
-        _restart_replica(ctx, subject, replica, reporter)
+        restart_replica(ctx, subject, replica, reporter)
         raise
-    _remove_replica(ctx, subject, reporter)
+    remove_replica(ctx, subject, reporter)
     move_item(
         ctx,
         item_id,
@@ -73,9 +76,10 @@ def _sync_home(
     return report
 
 
-def _restart_replica(
+def restart_replica(
     ctx: EngineContext, subject: Subject, replica: Endpoint, reporter: Reporter
 ) -> None:
+    """Start the replica again after a failed failback; the item stays protected in reverse."""
     # The replica keeps serving until a failback succeeds: it is the live copy.
     try:
         ctx.plugins.resume_source(replica.connection, replica.machine)
@@ -85,7 +89,8 @@ def _restart_replica(
         move_item(ctx, subject.item.item_id, _R.PROTECTED)
 
 
-def _remove_replica(ctx: EngineContext, subject: Subject, reporter: Reporter) -> None:
+def remove_replica(ctx: EngineContext, subject: Subject, reporter: Reporter) -> None:
+    """Remove the replica machine and its views from the target, saying what is left."""
     result = ctx.plugins.cancel_failover(
         subject.target, subject.item.item_id, subject.item.replica_id
     )

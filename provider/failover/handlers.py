@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from provider.engine.context import EngineContext
 from provider.errors import NotSupported
+from provider.failover.alternate import run_alternate_failback
 from provider.failover.cancel import run_cancel
 from provider.failover.commit import run_commit
 from provider.failover.failback import run_failback
@@ -50,7 +51,11 @@ OPERATIONS: dict[JobKind, Operation] = {
     JobKind.COMMIT: lambda ctx, item, _options, out: run_commit(ctx, item, out),
     JobKind.CANCEL: lambda ctx, item, _options, out: run_cancel(ctx, item, out),
     JobKind.REVERSE: lambda ctx, item, _options, out: run_reverse(ctx, item, out),
-    JobKind.FAILBACK: lambda ctx, item, _options, out: run_failback(ctx, item, out),
+    JobKind.FAILBACK: lambda ctx, item, options, out: (
+        run_alternate_failback(ctx, item, options, out)
+        if options.alternate_host
+        else run_failback(ctx, item, out)
+    ),
 }
 
 

@@ -10,11 +10,19 @@ from provider.failover.points import PointChoice, PointSpec
 
 @dataclass(frozen=True)
 class FailoverOptions:
-    """The point, the drill's isolated network, and the override for unmapped NICs."""
+    """The point, the drill's isolated network, the override for unmapped NICs, and
+    where a failback to an alternate location creates the machine.
+
+    A failback with ``alternate_host`` creates a new machine on that host of
+    the item's fabric, named ``alternate_name`` (empty: the protected
+    machine's name).
+    """
 
     point: PointSpec = field(default_factory=PointSpec)
     test_network: str = ""
     allow_unmapped: bool = False
+    alternate_host: str = ""
+    alternate_name: str = ""
 
     def to_params(self) -> dict[str, str]:
         """The options as a job's text parameters."""
@@ -23,10 +31,18 @@ class FailoverOptions:
             "point_id": self.point.point_id,
             "test_network": self.test_network,
             "allow_unmapped": "yes" if self.allow_unmapped else "no",
+            "alternate_host": self.alternate_host,
+            "alternate_name": self.alternate_name,
         }
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> FailoverOptions:
         """The options a job was submitted with."""
         point = PointSpec(PointChoice(params.get("point", "latest")), params.get("point_id", ""))
-        return cls(point, params.get("test_network", ""), params.get("allow_unmapped") == "yes")
+        return cls(
+            point,
+            params.get("test_network", ""),
+            params.get("allow_unmapped") == "yes",
+            params.get("alternate_host", ""),
+            params.get("alternate_name", ""),
+        )

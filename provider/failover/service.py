@@ -103,11 +103,19 @@ class FailoverService:
             JobKind.REVERSE, item_ids, FailoverOptions(), lambda i: check_reverse(self.ctx, i)
         )
 
-    def failback(self, item_ids: Sequence[str]) -> Job:
-        """Planned failover back to the original machines, differences only."""
-        return self._run(
-            JobKind.FAILBACK, item_ids, FailoverOptions(), lambda i: check_failback(self.ctx, i)
-        )
+    def failback(self, item_ids: Sequence[str], options: FailoverOptions | None = None) -> Job:
+        """Planned failover back to the original machines, differences only.
+
+        With ``options.alternate_host``, each machine fails back to a new
+        machine on that host instead (see :mod:`provider.failover.alternate`).
+        """
+        chosen = options or FailoverOptions()
+        if chosen.alternate_name and len(item_ids) > 1:
+            raise ValidationError(
+                f"a failback naming the new machine {chosen.alternate_name!r} takes one "
+                f"protected item, got {len(item_ids)}"
+            )
+        return self._run(JobKind.FAILBACK, item_ids, chosen, lambda i: check_failback(self.ctx, i))
 
     def drill_reports(self, job_id: str) -> list[DrillReport]:
         """The drill reports of a test failover job, one per machine that got one."""

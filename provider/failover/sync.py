@@ -10,12 +10,12 @@ in bounded batches. Nothing else crosses the wire.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from provider.contracts.connection import FabricConnection
-from provider.contracts.replica import Cut, CutRequest, DiskMarker, ExtentData
+from provider.contracts.replica import BlockDigest, Cut, CutRequest, DiskMarker, ExtentData
 from provider.engine.context import EngineContext
 from provider.errors import FailoverError
 from provider.failover.subject import Reporter
@@ -60,24 +60,32 @@ class SyncReport:
 
 
 def sync_differences(
-    ctx: EngineContext, source: Endpoint, destination: Endpoint, reporter: Reporter
+    ctx: EngineContext,
+    source: Endpoint,
+    destination: Endpoint,
+    reporter: Reporter,
+    disk_map: Mapping[str, str] | None = None,
 ) -> SyncReport:
-    """Make every disk of ``destination`` equal to ``source``'s, sending only differing blocks."""
+    """Make every disk of ``destination`` equal to ``source``'s, sending only differing blocks.
+
+    ``disk_map`` pairs each destination disk id with the source disk it copies
+    (a new machine's disks have ids of their own); by default the ids match.
+    """
+    pairs = disk_map or {}
     with _cut(ctx, source) as source_cut, _cut(ctx, destination) as destination_cut:
         results = []
         disks = destination.machine.disks
         for index, disk in enumerate(disks):
-            capacity = source.machine.disk(disk.disk_id).capacity
+            source_disk = pairs.get(disk.disk_id, disk.disk_id)
+            capacity = source.machine.disk(source_disk).capacity
             if capacity != disk.capacity:
                 raise FailoverError(
                     f"disk {disk.disk_id} of {destination.machine.name} holds {disk.capacity} "
                     f"bytes, the replica's {capacity}: the disks do not match"
                 )
-            results.append(
-                _sync_disk(
-                    ctx, source, source_cut, destination, destination_cut, disk.disk_id, capacity
-                )
-            )
+            source_side = _Side(source, source_cut, source_disk)
+            destination_side = _Side(destination, destination_cut, disk.disk_id)
+            results.append(_sync_disk(ctx, source_side, destination_side, capacity))
             reporter.progress((index + 1) / len(disks))
     for result in results:
         reporter.log(
@@ -87,40 +95,45 @@ def sync_differences(
     return SyncReport(tuple(results))
 
 
-def _sync_disk(
-    ctx: EngineContext,
-    source: Endpoint,
-    source_cut: Cut,
-    destination: Endpoint,
-    destination_cut: Cut,
-    disk_id: str,
-    capacity: int,
-) -> DiskSync:
-    plugins = ctx.plugins
-    theirs = plugins.block_digests(
-        source.connection, source_cut, source.machine.machine_id, disk_id, SYNC_BLOCK_SIZE
-    )
-    ours = plugins.block_digests(
-        destination.connection,
-        destination_cut,
-        destination.machine.machine_id,
-        disk_id,
-        SYNC_BLOCK_SIZE,
-    )
-    pairs = list(zip(theirs, ours, strict=True))
+@dataclass(frozen=True)
+class _Side:
+    """One disk of one endpoint, read at one cut."""
+
+    endpoint: Endpoint
+    cut: Cut
+    disk_id: str
+
+    def digests(self, ctx: EngineContext) -> Iterator[BlockDigest]:
+        endpoint = self.endpoint
+        return ctx.plugins.block_digests(
+            endpoint.connection,
+            self.cut,
+            endpoint.machine.machine_id,
+            self.disk_id,
+            SYNC_BLOCK_SIZE,
+        )
+
+
+def _sync_disk(ctx: EngineContext, source: _Side, destination: _Side, capacity: int) -> DiskSync:
+    pairs = list(zip(source.digests(ctx), destination.digests(ctx), strict=True))
     extents = [
         (mine.offset, min(SYNC_BLOCK_SIZE, capacity - mine.offset))
         for mine, other in pairs
         if mine.digest != other.digest
     ]
-    data = plugins.read_extents(
-        source.connection, source_cut, source.machine.machine_id, disk_id, extents
+    data = ctx.plugins.read_extents(
+        source.endpoint.connection,
+        source.cut,
+        source.endpoint.machine.machine_id,
+        source.disk_id,
+        extents,
     )
+    target = destination.endpoint
     sent = 0
     for batch in _batches(data):
-        plugins.write_extents(destination.connection, destination.machine, disk_id, batch)
+        ctx.plugins.write_extents(target.connection, target.machine, destination.disk_id, batch)
         sent += sum(len(extent.data) for extent in batch)
-    return DiskSync(disk_id, len(pairs), len(extents), sent)
+    return DiskSync(destination.disk_id, len(pairs), len(extents), sent)
 
 
 def _batches(extents: Iterator[ExtentData]) -> Iterator[Sequence[ExtentData]]:

@@ -69,6 +69,24 @@ class DrillBody(ItemsBody):
         )
 
 
+class FailbackBody(ItemsBody):
+    """Failback home, or with ``alternate_host`` to a new machine (named ``name``)."""
+
+    alternate_host: GroupName = ""
+    name: GroupName = ""
+
+    @model_validator(mode="after")
+    def _name_for_one_new_machine(self) -> Self:
+        if self.name and not self.alternate_host:
+            raise ValueError("name is the new machine's: give it with alternate_host")
+        if self.name and (self.group or len(self.items) != 1):
+            raise ValueError("name is one new machine's: give it with exactly one item")
+        return self
+
+    def options(self) -> FailoverOptions:
+        return FailoverOptions(alternate_host=self.alternate_host, alternate_name=self.name)
+
+
 def point_spec(text: str) -> PointSpec:
     """``latest``, ``latest-processed``, ``latest-app``, or a recovery point's id."""
     for word in POINT_WORDS:

@@ -2,22 +2,29 @@
 
 Protect checks every machine first, then protects them one by one; if one
 fails, those already protected are stopped again, so a request protects all
-of its machines or none. Stopping protection walks the item to DISABLED
-(the transition table refuses it mid-failover), disables change tracking,
-and forgets the item, its recovery points and the process server's state.
+of its machines or none. Toward a native target the machines are handed to
+the target in ONE request (``provider.native.protect_native``): the target
+replicates them as one group, and refuses or accepts them all.
+
+Stopping protection walks the item to DISABLED (the transition table
+refuses it mid-failover), disables change tracking (a native target stops
+replicating the group once its last item is disabled), and forgets the
+item, its recovery points and the process server's state.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 
 from provider.engine.protect import ProtectRequest, check_policy, protect
 from provider.engine.state import walk
-from provider.errors import AlreadyExists, FabricError, ValidationError
+from provider.errors import AlreadyExists, FabricError, NotFound, ValidationError
 from provider.model.item import ProtectedItem
 from provider.model.job import Job
 from provider.model.states import ReplicationState
+from provider.native import NativeProtectRequest, group_of, is_native_target, protect_native
 from provider.service.context import ServiceContext
 from provider.service.jobs import INITIAL_REPLICATION
 from provider.service.lookups import FoundMachine, find_machine
@@ -61,6 +68,8 @@ class StoppedItem:
 def protect_machines(svc: ServiceContext, request: ProtectMachines) -> Protection:
     """Protect every machine and queue their initial replication as one job."""
     found = _checked(svc, request)
+    if is_native_target(svc.engine, request.target):
+        return _submitted(svc, request, _protect_native(svc, request, found))
     items: list[ProtectedItem] = []
     try:
         for entry in found:
@@ -69,12 +78,39 @@ def protect_machines(svc: ServiceContext, request: ProtectMachines) -> Protectio
         for item in items:
             stop_protection(svc, item)
         raise
+    return _submitted(svc, request, items)
+
+
+def _submitted(
+    svc: ServiceContext, request: ProtectMachines, items: list[ProtectedItem]
+) -> Protection:
     tasks = [(item.item_id, item.machine_name) for item in items]
     described = items[0].machine_name if len(items) == 1 else f"{len(items)} machines"
     params = {"policy": request.policy, "target": request.target, "group": request.group}
     job = svc.jobs.submit(INITIAL_REPLICATION, described, tasks, params)
     svc.worker.run_later(job.job_id)
     return Protection(job, tuple(items))
+
+
+def _protect_native(
+    svc: ServiceContext, request: ProtectMachines, found: list[FoundMachine]
+) -> list[ProtectedItem]:
+    # The target makes one replication group of one request: nothing to undo on refusal.
+    fabrics = sorted({entry.fabric.fabric_id for entry in found})
+    if len(fabrics) > 1:
+        raise ValidationError(
+            f"machines protected together toward native target {request.target!r} "
+            f"come from one fabric, not {fabrics}",
+            hint="protect each fabric's machines in a request of their own",
+        )
+    native = NativeProtectRequest(
+        fabrics[0],
+        tuple(entry.machine.machine_id for entry in found),
+        request.policy,
+        request.target,
+        request.group,
+    )
+    return protect_native(svc.engine, native)
 
 
 def disable_item(svc: ServiceContext, item_id: str) -> StoppedItem:
@@ -95,7 +131,10 @@ def stop_protection(svc: ServiceContext, item: ProtectedItem) -> StoppedItem:
     warning = ""
     with svc.gate.holding([item.item_id]):
         try:
-            _disable_tracking(svc, item)
+            if is_native_target(svc.engine, item.target):
+                warning = _stop_native_group(svc, item)
+            else:
+                _disable_tracking(svc, item)
         except FabricError as exc:
             warning = f"change tracking could not be disabled on the fabric: {exc.message}"
         with svc.store.unit() as tx:
@@ -118,6 +157,27 @@ def _disable_tracking(svc: ServiceContext, item: ProtectedItem) -> None:
     machine = next((m for m in inventory.machines if m.machine_id == item.machine_id), None)
     if machine is not None:
         svc.plugins.disable_tracking(svc.engine.fabric_connection(item.fabric_id), machine)
+
+
+def _stop_native_group(svc: ServiceContext, item: ProtectedItem) -> str:
+    """Stop the target's replication of the item's group when no other item is left in it."""
+    group = group_of(item)
+    with svc.store.read() as tx:
+        others = [
+            i.machine_name
+            for i in tx.items.list()
+            if i.target == item.target and group_of(i) == group and i.item_id != item.item_id
+        ]
+    if others:
+        # The target replicates a group as a whole; it goes on for the others.
+        return (
+            f"the target goes on replicating group {group!r} for {', '.join(sorted(others))}; "
+            "it stops when the group's last item is disabled"
+        )
+    # NotFound: the target forgot the group already (after an unplanned failover).
+    with contextlib.suppress(NotFound):
+        svc.plugins.native_stop(svc.engine.target_connection(item.target), group)
+    return ""
 
 
 def _checked(svc: ServiceContext, request: ProtectMachines) -> list[FoundMachine]:

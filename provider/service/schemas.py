@@ -52,6 +52,8 @@ class AddTarget(Body):
     kind: Annotated[str, Field(min_length=1, max_length=32)] = "cloud"
     location: Text
     options: Options = {}
+    #: The target's secret (an InMage CX passphrase); sealed in the vault, never shown.
+    password: Text = ""
 
 
 class Protect(Body):

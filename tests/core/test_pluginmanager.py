@@ -29,6 +29,7 @@ from provider.contracts.events import (
     PlanGroupEvent,
 )
 from provider.contracts.failover import (
+    AlternateMachine,
     CleanupResult,
     FailoverRequest,
     FailoverResult,
@@ -113,6 +114,7 @@ CUT = Cut(
 EXTENTS = (ExtentData(0, b"\x01" * 16), ExtentData(16, b"\x02" * 16))
 DIGESTS = (BlockDigest(0, b"\x03" * 32), BlockDigest(4096, b"\x04" * 32))
 PREPARED = PreparedSource("vm-1", "off")
+ALTERNATE = AlternateMachine("web01-b", "hv02", (4096,), ("net-1",))
 
 TARGET = TargetConnection("tgt-1", "vault", "eu-west", Secret("s3cret-key"))
 DISK = DiskRef("item-1", "disk-0", 4096)
@@ -244,6 +246,10 @@ class LabFabric(Recorder):
     ) -> None:
         kwargs = {"machine": machine, "disk_id": disk_id, "extents": extents}
         self.record("srp_write_extents", None, connection=connection, **kwargs)
+
+    @hookimpl
+    def srp_create_machine(self, connection: FabricConnection, spec: AlternateMachine) -> Machine:
+        return self.record("srp_create_machine", MACHINE, connection=connection, spec=spec)
 
 
 class LabTarget(Recorder):
@@ -547,6 +553,13 @@ FABRIC_CASES = [
         "srp_write_extents",
         {"connection": CONN, "machine": MACHINE, "disk_id": "disk-0", "extents": EXTENTS},
         None,
+    ),
+    (
+        "create_machine",
+        (CONN, ALTERNATE),
+        "srp_create_machine",
+        {"connection": CONN, "spec": ALTERNATE},
+        MACHINE,
     ),
 ]
 

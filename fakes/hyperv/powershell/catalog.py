@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from fakes.hyperv.powershell import cmdlets_agent, cmdlets_core, cmdlets_replication, cmdlets_vm
+from fakes.hyperv.powershell import (
+    cmdlets_agent,
+    cmdlets_build,
+    cmdlets_core,
+    cmdlets_replication,
+    cmdlets_vm,
+)
 from fakes.hyperv.powershell.commands import Registry
 
 REGISTRY = Registry(
     (
         *cmdlets_core.SPECS,
         *cmdlets_vm.SPECS,
+        *cmdlets_build.SPECS,
         *cmdlets_replication.SPECS,
         *cmdlets_agent.SPECS,
     )

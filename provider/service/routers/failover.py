@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from provider.contracts.declarations import FailoverMode
 from provider.engine.context import EngineContext
 from provider.errors import NotFound, ValidationError
 from provider.failover import DrillReport, FailoverOptions, JobKind
@@ -27,9 +28,10 @@ from provider.failover.cancel import check_cancel
 from provider.failover.commit import check_commit
 from provider.failover.drill import reports_in
 from provider.failover.failback import check_failback
-from provider.failover.handlers import OPERATIONS, Operation
+from provider.failover.handlers import OPERATIONS, operation_for
 from provider.failover.planned import check_planned
 from provider.failover.reverse import check_reverse
+from provider.failover.rules import require_mode
 from provider.failover.subject import load_subject
 from provider.failover.testfailover import check_test_failover
 from provider.failover.unplanned import check_unplanned
@@ -39,8 +41,16 @@ from provider.jobs.service import JobService
 from provider.jobs.signals import WaitForOperator
 from provider.model.item import ProtectedItem
 from provider.model.job import Job, Task
+from provider.native.failover import check_native_failover
+from provider.native.kinds import is_native_item
 from provider.service.context import ServiceContext
-from provider.service.failover_schemas import DrillBody, ItemsBody, PlannedBody, UnplannedBody
+from provider.service.failover_schemas import (
+    DrillBody,
+    FailbackBody,
+    ItemsBody,
+    PlannedBody,
+    UnplannedBody,
+)
 from provider.service.gate import ItemGate
 from provider.service.routers.deps import Srp
 from provider.service.views import Json, job_view
@@ -117,8 +127,8 @@ def reverse(body: ItemsBody, svc: Srp) -> Json:
 
 
 @router.post("/failback", status_code=202)
-def failback(body: ItemsBody, svc: Srp) -> Json:
-    """Planned failover back to the original machines, differences only."""
+def failback(body: FailbackBody, svc: Srp) -> Json:
+    """Planned failover back to the original machines, differences only, or to new ones."""
     return _accepted(submit_failover(svc, JobKind.FAILBACK, body))
 
 
@@ -140,11 +150,24 @@ def submit_failover(svc: ServiceContext, kind: JobKind, body: ItemsBody) -> Job:
     with svc.store.read() as tx:
         items = select_items(tx, body)
     for item in items:
-        CHECKS[kind](svc.engine, item.item_id, options)
+        check_item(svc.engine, kind, item.item_id, options)
     tasks = [(item.item_id, f"{TITLES[kind]} {item.machine_name}") for item in items]
     job = svc.jobs.submit(kind.value, _described(items), tasks, options.to_params())
     svc.worker.run_later(job.job_id)
     return job
+
+
+def check_item(ctx: EngineContext, kind: JobKind, item_id: str, options: FailoverOptions) -> None:
+    """One machine's check; a native item's against its target's terms (as FailoverService)."""
+    if not is_native_item(ctx, item_id):
+        CHECKS[kind](ctx, item_id, options)
+    elif kind is JobKind.UNPLANNED:
+        check_native_failover(ctx, item_id, options, FailoverMode.UNPLANNED)
+    elif kind is JobKind.PLANNED:
+        require_mode(load_subject(ctx, item_id), FailoverMode.PLANNED)
+        operation_for(ctx, kind, item_id)
+    else:
+        operation_for(ctx, kind, item_id)  # NotSupported for what the native path lacks
 
 
 def select_items(tx: Unit, body: ItemsBody) -> list[ProtectedItem]:
@@ -211,18 +234,21 @@ def install_handlers(svc: ServiceContext) -> None:
     with _INSTALLING:
         if svc.jobs in _INSTALLED:
             return
-        for kind, operation in OPERATIONS.items():
-            svc.jobs.register(kind.value, gated_handler(svc.engine, svc.gate, operation))
+        for kind in OPERATIONS:
+            svc.jobs.register(kind.value, gated_handler(svc.engine, svc.gate, kind))
         _INSTALLED.add(svc.jobs)
 
 
-def gated_handler(ctx: EngineContext, gate: ItemGate, operation: Operation) -> Handler:
-    """Run one machine's operation while holding its item, so no scheduled cycle overlaps."""
+def gated_handler(ctx: EngineContext, gate: ItemGate, kind: JobKind) -> Handler:
+    """Run one machine's operation while holding its item, so no scheduled cycle overlaps.
+
+    The operation is the item's own: a native item's runs on its target (provider.native).
+    """
 
     def handle(job: Job, task: Task, context: TaskContext) -> WaitForOperator | None:
         options = FailoverOptions.from_params(dict(job.params))
         with gate.holding([task.task_id]):
-            operation(ctx, task.task_id, options, context)
+            operation_for(ctx, kind, task.task_id)(ctx, task.task_id, options, context)
         context.progress(1.0)
         return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from provider.contracts.connection import Secret, TargetConnection
+from provider.contracts.declarations import DataPath
 from provider.errors import AlreadyExists, ValidationError
 from provider.service.context import ServiceContext
 from provider.service.routers.deps import Srp
@@ -29,12 +30,16 @@ def add(body: AddTarget, svc: Srp) -> Json:
     with svc.store.read() as tx:
         if any(t.target_id == target.target_id for t in tx.targets.list()):
             raise AlreadyExists(f"target {target.target_id!r} is already registered")
+    secret = Secret(body.password)
     connection = TargetConnection(
-        target.target_id, target.kind, target.location, Secret(""), target.options
+        target.target_id, target.kind, target.location, secret, target.options
     )
-    svc.plugins.open_target(connection)
+    # A native target (InMage, Hyper-V Replica) has no storage of srp's to open:
+    # it is first reached when machines are protected toward it.
+    if svc.plugins.target_kind(body.kind).data_path is not DataPath.NATIVE:
+        svc.plugins.open_target(connection)
     with svc.store.unit() as tx:
-        SealedSecrets(svc.vault.box).add_target(tx, target, Secret(""))
+        SealedSecrets(svc.vault.box).add_target(tx, target, secret)
     return target_view(target)
 
 

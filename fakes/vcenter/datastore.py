@@ -19,7 +19,7 @@ from fakes.vcenter.model import VCenter
 
 #: Largest range one request may read (clients batch below this).
 MAX_RANGE = 64 << 20
-FOLDER = re.compile(r"/folder/(?P<path>.+)")
+FOLDER = re.compile(r"/folder/(?P<path>.+)", re.DOTALL)  # names may hold newlines
 
 Reader = Callable[[int, int], bytes]
 

@@ -52,6 +52,11 @@ class VCenterFaults:
     cbt_query_window: int = 64 << 20
 
 
+def datastore_name(name: str) -> str:
+    """A VM name as vSphere writes it in datastore paths: ``%``, ``/`` and ``\\`` escaped."""
+    return name.replace("%", "%25").replace("/", "%2f").replace("\\", "%5c")
+
+
 @dataclass
 class Network:
     moid: str
@@ -270,13 +275,14 @@ class VCenter:
         return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
 
     def _vmdk(self, vm: VirtualMachine, index: int, size: int) -> Vmdk:
-        stem = vm.name if index == 0 else f"{vm.name}_{index}"
+        folder = datastore_name(vm.name)
+        stem = folder if index == 0 else f"{folder}_{index}"
         datastore = vm.datacenter.datastores[0]
-        base = f"[{datastore.name}] {vm.name}/{stem}.vmdk"
+        base = f"[{datastore.name}] {folder}/{stem}.vmdk"
         disk = VirtualDisk.in_memory(
             size,
             block_size=CBT_BLOCK_SIZE,
-            name=f"{vm.name}/{stem}.vmdk",
+            name=f"{folder}/{stem}.vmdk",
             disk_id=f"{vm.moid}-{FIRST_DISK_KEY + index}",
         )
         return Vmdk(

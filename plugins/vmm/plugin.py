@@ -102,3 +102,10 @@ def srp_prepare_failover(connection: FabricConnection, machine: Machine) -> Prep
 @hookimpl
 def srp_resume_source(connection: FabricConnection, machine: Machine) -> None:
     power.start(LOCATOR, connection, machine)
+
+
+@hookimpl
+def srp_write_extents(
+    connection: FabricConnection, machine: Machine, disk_id: str, extents: Sequence[ExtentData]
+) -> None:
+    sync.write_extents(LOCATOR, connection, machine, disk_id, extents)

@@ -154,3 +154,19 @@ def release_cut(locator: Locator, connection: FabricConnection, cut: Cut, confir
     hosts = dict.fromkeys(locator.host_of(connection, vm_id).lower() for vm_id in machine_ids)
     for host in hosts:
         host_sync.release_cut(locator.host_client(connection, host), cut, confirmed)
+
+
+def write_extents(
+    locator: Locator,
+    connection: FabricConnection,
+    machine: Machine,
+    disk_id: str,
+    extents: Sequence[ExtentData],
+) -> None:
+    """Reverse replication and failback write back on the host where the VM is now."""
+    on_host(
+        locator,
+        connection,
+        machine,
+        lambda client: host_sync.write_extents(client, machine, disk_id, extents),
+    )

@@ -106,11 +106,20 @@ def machine_of(vm_id: str, detail: Any, container_id: str, host: str) -> Machine
         disks=tuple(_disk(key, value, where) for key, value in sorted(disks.items())),
         nics=tuple(_nic(key, value) for key, value in sorted(nics.items())),
         host=host,
-        power_state=str(detail.get("power_state", "")).lower(),
+        power_state=srp_power_state(str(detail.get("power_state", ""))),
         os_type="windows" if "WINDOWS" in str(detail.get("guest_OS", "")) else "linux",
         cpu_count=max(1, int(cpu.get("count", 1))),
         memory_mib=max(1, int(memory.get("size_MiB", 1024))),
     )
+
+
+#: vSphere's power states in srp's words (those the other fabrics report too).
+_POWER_STATES = {"POWERED_ON": "running", "POWERED_OFF": "off", "SUSPENDED": "suspended"}
+
+
+def srp_power_state(vsphere_state: str) -> str:
+    """``running``, ``off`` or ``suspended``: what the engine and operators compare against."""
+    return _POWER_STATES.get(vsphere_state, vsphere_state.lower())
 
 
 def _disk(key: str, value: Any, where: str) -> Disk:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from plugins.vmware.client import VSphereClient
+from plugins.vmware.discovery import srp_power_state
 from provider.contracts.failover import PreparedSource
 from provider.errors import HostileResponse, RemoteCommandFailed
 from provider.model.inventory import Machine
@@ -24,7 +25,7 @@ def shut_down(client: VSphereClient, machine: Machine) -> PreparedSource:
     """Power the VM off so nothing written afterwards can be lost; an off VM is left alone."""
     if power_state(client, machine) != "POWERED_OFF":
         _act(client, machine, "stop")
-    return PreparedSource(machine.machine_id, power_state(client, machine).lower())
+    return PreparedSource(machine.machine_id, srp_power_state(power_state(client, machine)))
 
 
 def start(client: VSphereClient, machine: Machine) -> None:

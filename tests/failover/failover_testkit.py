@@ -9,21 +9,24 @@ protected machine on its own simulation (the Hyper-V plugin will).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import pytest
 
 from fakes.clock import VirtualClock
 from fakes.compute import SimulatedCompute
 from fakes.fabric import SimulatedFabric, SimulatedFabricPlugin, SimulatedMachine
 from fakes.harness import EngineHarness
 from fakes.workload import write_pattern
-from provider.contracts.declarations import Capabilities
+from provider.contracts.declarations import Capabilities, FailoverMode
 from provider.engine.cycle import CycleReport
-from provider.failover import FailoverService
+from provider.failover import FailoverOptions, FailoverService
 from provider.model.item import ProtectedItem
+from provider.model.job import Job
 from provider.model.mapping import IpPolicy, NetworkMapping
 from provider.model.recovery import Consistency, RecoveryPoint
 
@@ -36,8 +39,21 @@ SOURCE_IP = "10.1.0.10"
 class SourceHandle(Protocol):
     """What the suite needs from the source machine's simulation."""
 
-    machine_id: str
-    name: str
+    @property
+    def machine_id(self) -> str:
+        """The machine's id, as discovery reports it."""
+
+    @property
+    def name(self) -> str:
+        """The machine's name."""
+
+    @property
+    def nic_id(self) -> str:
+        """The source NIC's id, as discovery reports it."""
+
+    @property
+    def ip_address(self) -> str:
+        """The guest's address as discovery reports it ("" when the fabric reports none)."""
 
     def content(self) -> dict[str, bytes]:
         """Every disk's bytes, by disk id."""
@@ -68,6 +84,14 @@ class SimulatedSource:
     def name(self) -> str:
         return self.machine.name
 
+    @property
+    def nic_id(self) -> str:
+        return f"{self.machine.machine_id}-nic0"
+
+    @property
+    def ip_address(self) -> str:
+        return SOURCE_IP
+
     def content(self) -> dict[str, bytes]:
         return {d: disk.read(0, disk.capacity) for d, disk in self.machine.disks.items()}
 
@@ -92,9 +116,11 @@ class FailoverLab(EngineHarness):
         self.compute = SimulatedCompute.at(root / "storage-account" / "compute")
         self.compute.add_network("vnet-prod", subnet="10.1.0.0/24")
 
-    def cycle(self, *item_ids: str, consistency: Consistency = Consistency.CRASH) -> CycleReport:
+    def cycle(
+        self, *item_ids: str, consistency: Consistency = Consistency.CRASH, resync_now: bool = False
+    ) -> CycleReport:
         self.virtual_clock.advance(30)
-        return super().cycle(*item_ids, consistency=consistency)
+        return super().cycle(*item_ids, consistency=consistency, resync_now=resync_now)
 
     def map_network(
         self,
@@ -115,6 +141,40 @@ class FailoverLab(EngineHarness):
             d.disk_id: self.compute.read_disk(replica_id, d.disk_id, 0, d.capacity)
             for d in machine.disks
         }
+
+
+class DeclaredFailover(FailoverService):
+    """The failover service that skips the test when it asks what the kind does not declare.
+
+    The suite runs on every scenario; a fabric that declares no planned
+    failover or no reverse replication (VMware to the cloud) skips the tests
+    that need them, saying why, instead of failing them. The refusals
+    themselves are tested on purpose-built kinds, without this wrapper.
+    """
+
+    def __init__(self, lab: FailoverLab, kind: str) -> None:
+        super().__init__(lab.ctx)
+        self.kind = kind
+        self.capabilities = lab.plugins.fabric_kind(kind).capabilities
+
+    def planned_failover(
+        self, item_ids: Sequence[str], options: FailoverOptions | None = None
+    ) -> Job:
+        self._require(self.capabilities.allows(FailoverMode.PLANNED), "planned failover")
+        return super().planned_failover(item_ids, options)
+
+    def reverse_replication(self, item_ids: Sequence[str]) -> Job:
+        self._require(self.capabilities.reverse_replication, "reverse replication")
+        return super().reverse_replication(item_ids)
+
+    def failback(self, item_ids: Sequence[str], options: FailoverOptions | None = None) -> Job:
+        self._require(self.capabilities.reverse_replication, "reverse replication")
+        self._require(self.capabilities.allows(FailoverMode.FAILBACK), "failback")
+        return super().failback(item_ids, options)
+
+    def _require(self, declared: bool, what: str) -> None:
+        if not declared:
+            pytest.skip(f"kind {self.kind!r} does not declare {what}")
 
 
 @dataclass

@@ -23,7 +23,7 @@ from provider.model.mapping import IpPolicy
 from provider.model.recovery import Consistency
 from provider.model.states import ReplicationState
 from provider.replica.store import ReplicaStore
-from tests.failover.failover_testkit import SOURCE_IP, Protected, simulated_scenario
+from tests.failover.failover_testkit import Protected, simulated_scenario
 
 LATEST_PROCESSED = FailoverOptions(PointSpec(PointChoice.LATEST_PROCESSED))
 LATEST_APP = FailoverOptions(PointSpec(PointChoice.LATEST_APP))
@@ -75,7 +75,7 @@ def test_planned_failover_loses_nothing(protected: Protected) -> None:
     machine = protected.lab.compute.find(item.replica_id)
     assert machine is not None and machine.power_state == "running"
     assert machine.nics == (
-        NicPlacement(f"{protected.source.machine_id}-nic0", "vnet-prod", SOURCE_IP),
+        NicPlacement(protected.source.nic_id, "vnet-prod", protected.source.ip_address),
     )
 
 
@@ -226,7 +226,7 @@ def test_an_unmapped_network_refuses_before_anything_is_touched(protected: Prote
     with pytest.raises(MappingMissing) as caught:
         protected.lab.failover.unplanned_failover([protected.item_id])
     assert str(caught.value) == (
-        f"web01 ({protected.item_id}): NIC {protected.source.machine_id}-nic0 on network "
+        f"web01 ({protected.item_id}): NIC {protected.source.nic_id} on network "
         f"'net-prod' has no mapping to target '{protected.lab.target_id}'; nothing was changed "
         "(map the network, or override to fail over without those NICs)"
     )
@@ -260,6 +260,4 @@ def test_ip_settings_are_assigned_as_mapped(
     protected.lab.failover.unplanned_failover([protected.item_id])
     machine = protected.lab.compute.find(protected.item.replica_id)
     assert machine is not None
-    assert machine.nics == (
-        NicPlacement(f"{protected.source.machine_id}-nic0", "vnet-prod", address, subnet),
-    )
+    assert machine.nics == (NicPlacement(protected.source.nic_id, "vnet-prod", address, subnet),)

@@ -82,7 +82,7 @@ def test_discovery_finds_datacenters_hosts_networks_vms_disks_and_nics(
     assert found["web01"].machine_id == web.moid
     assert found["web01"].host == "esx01.lab"
     assert found["db01"].host == "esx02.lab"
-    assert found["db01"].power_state == "powered_off"
+    assert found["db01"].power_state == "off"
     assert [(d.disk_id, d.name, d.capacity, d.path) for d in found["web01"].disks] == [
         ("2000", "Hard disk 1", 2 * MIB, "[datastore1] web01/web01.vmdk"),
         ("2001", "Hard disk 2", MIB, "[datastore1] web01/web01_1.vmdk"),
@@ -347,8 +347,8 @@ def test_block_digests_hash_each_block_at_the_cut(
 def test_power_off_and_on(vc_connection: FabricConnection, vcenter: VCenter) -> None:
     web = machines(vc_connection)["web01"]
     prepared = plugin.srp_prepare_failover(vc_connection, web)
-    assert (prepared.machine_id, prepared.power_state) == (web.machine_id, "powered_off")
-    assert plugin.srp_prepare_failover(vc_connection, web).power_state == "powered_off"
+    assert (prepared.machine_id, prepared.power_state) == (web.machine_id, "off")
+    assert plugin.srp_prepare_failover(vc_connection, web).power_state == "off"
     plugin.srp_resume_source(vc_connection, web)
     assert vcenter.vm_named("web01").power_state == "POWERED_ON"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 
@@ -95,5 +96,6 @@ def list_storage(as_json: JsonOption = False) -> None:
 def remove_storage(source: str, fabric: Fabric, target: Target) -> None:
     """Remove a storage mapping."""
     with ServiceClient.from_env() as client:
-        client.delete(path("mappings", "storage", fabric, source, target))
+        # The source storage may hold "/" (a datastore path): it is sent last, as a path.
+        client.delete(path("mappings", "storage", fabric, target) + "/" + quote(source, safe="/"))
     output.stdout.print(f"storage mapping of {source} to {target} removed", highlight=False)

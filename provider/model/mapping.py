@@ -53,6 +53,8 @@ class StorageMapping:
     target_storage: str
 
     def __post_init__(self) -> None:
-        require_id("StorageMapping", "source_storage", self.source_storage)
+        # A source storage is a location (a CSV folder, a datastore path), so
+        # separators are allowed; the target side is a storage id.
+        require_text("StorageMapping", "source_storage", self.source_storage)
         require_id("StorageMapping", "target_storage", self.target_storage)
         require_text("StorageMapping", "target", self.target)

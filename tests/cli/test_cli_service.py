@@ -193,6 +193,14 @@ def test_policy_and_mapping_commands(
     remove = ("mapping", "network", "remove", "net-prod", "--fabric", "sim-01")
     assert run(capsys, *remove, "--target", "cloud1")[0] == 0
     assert run(capsys, *remove, "--target", "cloud1")[0] == 3
+    for source in ("/vmfs/volumes/ds1/web01", "C:\\ClusterStorage\\Volume1"):
+        storage = ("mapping", "storage", "add", source, "premium", "--fabric", "sim-01")
+        assert run(capsys, *storage, "--target", "cloud1")[0] == 0
+        listed = run_json(capsys, "mapping", "storage", "list", "--json")
+        assert [(m["source_storage"], m["target_storage"]) for m in listed] == [(source, "premium")]
+        unmap = ("mapping", "storage", "remove", source, "--fabric", "sim-01", "--target", "cloud1")
+        assert run(capsys, *unmap)[0] == 0
+        assert run_json(capsys, "mapping", "storage", "list", "--json") == []
     assert run(capsys, "policy", "delete", "p30")[0] == 0
     assert run_json(capsys, "policy", "list", "--json") == []
 

@@ -67,8 +67,9 @@ def list_storage(svc: Srp, target: str | None = None) -> list[Json]:
         return [storage_mapping_view(m) for m in tx.mappings.storages(target)]
 
 
-@router.delete("/storage/{fabric}/{source_storage}/{target}")
-def remove_storage(fabric: str, source_storage: str, target: str, svc: Srp) -> Json:
+# The source storage is a location that may hold "/": it goes last, as a path.
+@router.delete("/storage/{fabric}/{target}/{source_storage:path}")
+def remove_storage(fabric: str, target: str, source_storage: str, svc: Srp) -> Json:
     with svc.store.unit() as tx:
         found = find_fabric(tx, fabric)
         mapping = tx.mappings.storage(found.fabric_id, source_storage, target)

@@ -13,7 +13,6 @@ retried at all.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+import provider.clientpool
 from plugins.hyperv.output import OutputRefused, PowerShellError, decode_payload, parse_error
 from plugins.hyperv.scripts import Script
 from plugins.hyperv.transport import (
@@ -196,33 +196,11 @@ class HyperVClient:
         return RemoteCommandFailed(f"{where} failed: {error.message}")
 
 
-class ClientPool:
-    """One client per fabric id and address, made on first use, dropped on disconnect."""
+class ClientPool(provider.clientpool.ClientPool[HyperVClient]):
+    """One Hyper-V client per fabric id and address, dropped on disconnect."""
 
     def __init__(self, factory: Callable[[FabricConnection], HyperVClient] | None = None) -> None:
-        self._factory = factory or client_for
-        self._clients: dict[tuple[str, str], HyperVClient] = {}
-        self._lock = threading.Lock()
-
-    def get(self, connection: FabricConnection) -> HyperVClient:
-        key = (connection.fabric_id, connection.address)
-        with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                client = self._clients[key] = self._factory(connection)
-            return client
-
-    def drop(self, connection: FabricConnection) -> None:
-        """Close and forget every client of this fabric."""
-        with self._lock:
-            keys = [key for key in self._clients if key[0] == connection.fabric_id]
-            dropped = [self._clients.pop(key) for key in keys]
-        for client in dropped:
-            client.close()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._clients)
+        super().__init__(factory or client_for)
 
 
 def client_for(connection: FabricConnection) -> HyperVClient:

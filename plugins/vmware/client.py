@@ -29,6 +29,7 @@ from typing import Any
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+import provider.clientpool
 from plugins.vmware.transport import base_url, open_session
 from provider.contracts.connection import FabricConnection
 from provider.errors import (
@@ -381,28 +382,10 @@ def _error_text(response: requests.Response) -> str:
     return str(body)[:200]
 
 
-class ClientPool:
-    """One client per fabric id and address, made on first use, closed on disconnect."""
+class ClientPool(provider.clientpool.ClientPool[VSphereClient]):
+    """One vSphere client per fabric id and address, logged out on disconnect."""
 
     def __init__(
         self, factory: Callable[[FabricConnection], VSphereClient] = VSphereClient
     ) -> None:
-        self._factory = factory
-        self._clients: dict[tuple[str, str], VSphereClient] = {}
-        self._lock = threading.Lock()
-
-    def get(self, connection: FabricConnection) -> VSphereClient:
-        key = (connection.fabric_id, connection.address)
-        with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                client = self._clients[key] = self._factory(connection)
-            return client
-
-    def drop(self, connection: FabricConnection) -> None:
-        """Log out, close and forget every client of this fabric."""
-        with self._lock:
-            keys = [key for key in self._clients if key[0] == connection.fabric_id]
-            dropped = [self._clients.pop(key) for key in keys]
-        for client in dropped:
-            client.close()
+        super().__init__(factory)

@@ -11,13 +11,13 @@ endpoint does not serve the API at all).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 
+import provider.clientpool
 from plugins.vmware.client import RetryPolicy
 from plugins.vmware.transport import base_url, open_session
 from provider.contracts.connection import FabricConnection
@@ -148,27 +148,10 @@ def _error(response: requests.Response) -> tuple[str, str]:
     return "", str(body)[:200]
 
 
-class MobilityPool:
-    """One client per fabric id and address, made on first use, closed on disconnect."""
+class MobilityPool(provider.clientpool.ClientPool[MobilityClient]):
+    """One mobility service client per fabric id and address."""
 
     def __init__(
         self, factory: Callable[[FabricConnection], MobilityClient] = MobilityClient
     ) -> None:
-        self._factory = factory
-        self._clients: dict[tuple[str, str], MobilityClient] = {}
-        self._lock = threading.Lock()
-
-    def get(self, connection: FabricConnection) -> MobilityClient:
-        key = (connection.fabric_id, connection.address)
-        with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                client = self._clients[key] = self._factory(connection)
-            return client
-
-    def drop(self, connection: FabricConnection) -> None:
-        with self._lock:
-            keys = [key for key in self._clients if key[0] == connection.fabric_id]
-            dropped = [self._clients.pop(key) for key in keys]
-        for client in dropped:
-            client.close()
+        super().__init__(factory)

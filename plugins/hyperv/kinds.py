@@ -90,4 +90,6 @@ HYPERV_REPLICA = TargetKind(
     title="Secondary Hyper-V site (Hyper-V Replica)",
     data_path=DataPath.NATIVE,
     parameters=PARAMETERS,
+    # What the native path does today: unplanned and planned failover.
+    failover_modes=(FailoverMode.UNPLANNED, FailoverMode.PLANNED),
 )

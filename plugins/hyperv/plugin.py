@@ -2,25 +2,35 @@
 
 Each hook takes the cached client for the connection and hands the work to
 the module that owns the concept: :mod:`discovery`, :mod:`sync`,
-:mod:`power`. Clients are cached per fabric id and address and dropped by
-``srp_disconnect``.
+:mod:`power`, and :mod:`native` for the ``hyperv-replica`` target (Hyper-V
+Replica toward a secondary site). Clients are cached per fabric id (or
+target id) and address and dropped by ``srp_disconnect``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from plugins.hyperv import create, discovery, power, sync
+from plugins.hyperv import create, discovery, native, power, sync
 from plugins.hyperv.client import ClientPool
 from plugins.hyperv.kinds import HYPERV, HYPERV_REPLICA
-from provider.contracts.connection import FabricConnection, FabricIdentity
+from provider.contracts.connection import FabricConnection, FabricIdentity, TargetConnection
 from provider.contracts.declarations import FabricKind, TargetKind
 from provider.contracts.failover import AlternateMachine, PreparedSource
+from provider.contracts.native import (
+    NativeFailover,
+    NativeFailoverResult,
+    NativeGroupState,
+    NativePoint,
+    NativeProtection,
+)
 from provider.contracts.replica import BlockDigest, Cut, CutRequest, ExtentData, TrackingInfo
 from provider.hookspecs import hookimpl
 from provider.model.inventory import Inventory, Machine
 
 CLIENTS = ClientPool()
+#: The hyperv-replica targets' hosts share the pool (keyed by target id) and their groups.
+NATIVE = native.NativeSides(CLIENTS, native.GroupBook())
 
 
 @hookimpl
@@ -106,3 +116,35 @@ def srp_write_extents(
 @hookimpl
 def srp_create_machine(connection: FabricConnection, spec: AlternateMachine) -> Machine:
     return create.create_machine(CLIENTS.get(connection), spec, connection.option("site"))
+
+
+@hookimpl
+def srp_native_protect(target: TargetConnection, request: NativeProtection) -> NativeGroupState:
+    return native.protect(NATIVE, target, request)
+
+
+@hookimpl
+def srp_native_state(target: TargetConnection, group_id: str) -> NativeGroupState:
+    return native.state(NATIVE, target, group_id)
+
+
+@hookimpl
+def srp_native_points(target: TargetConnection, group_id: str) -> Sequence[NativePoint]:
+    return native.points(NATIVE, target, group_id)
+
+
+@hookimpl
+def srp_native_failover(target: TargetConnection, request: NativeFailover) -> NativeFailoverResult:
+    return native.failover(NATIVE, target, request)
+
+
+@hookimpl
+def srp_native_resync(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> NativeGroupState:
+    return native.resync(NATIVE, target, group_id, machine_ids)
+
+
+@hookimpl
+def srp_native_stop(target: TargetConnection, group_id: str) -> None:
+    native.stop(NATIVE, target, group_id)

@@ -66,6 +66,9 @@ NATIVE_OPERATIONS: dict[JobKind, Operation] = {
     JobKind.UNPLANNED: lambda ctx, item, options, out: native_failover.run_native_unplanned(
         ctx, item, options, out
     ),
+    JobKind.PLANNED: lambda ctx, item, options, out: native_failover.run_native_planned(
+        ctx, item, options, out
+    ),
     JobKind.COMMIT: lambda ctx, item, _options, out: native_failover.run_native_commit(
         ctx, item, out
     ),

@@ -9,13 +9,14 @@ target's plugin through the ``srp_native_*`` hooks:
 - ``kinds``: is a target (or an item's target) native, and an item's group;
 - ``protection``: protect machines toward a native target as one group;
 - ``refresh``: state, health, RPO and recovery points from what the target reports;
-- ``failover``: unplanned failover, commit and resync of native items.
+- ``failover``: unplanned and planned failover, commit and resync of native items.
 """
 
 from provider.native.failover import (
     NativeFailoverPlan,
     check_native_failover,
     run_native_commit,
+    run_native_planned,
     run_native_unplanned,
 )
 from provider.native.kinds import group_of, is_native_item, is_native_target
@@ -34,6 +35,7 @@ __all__ = [
     "refresh_all",
     "refresh_group",
     "run_native_commit",
+    "run_native_planned",
     "run_native_unplanned",
     "stop_native",
 ]

@@ -10,12 +10,14 @@ multi-machine point, so every machine of a group lands on one common cut.
 
 Seed rule: after an unplanned failover to a secondary site the machine is
 no longer replicated (the target forgot it) and stays unprotected, in
-FAILED_OVER then COMMITTED, until reverse replication.
+FAILED_OVER then COMMITTED, until reverse replication. A planned failover
+(the target shuts the source down first, so nothing is lost) leaves the
+machine protected, replicating back (reversed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from provider.contracts.declarations import FailoverMode
 from provider.contracts.native import NativeFailover, NativeRecovered
@@ -26,7 +28,7 @@ from provider.failover.options import FailoverOptions
 from provider.failover.points import PointChoice, PointSpec, select_point
 from provider.failover.rules import require_mode
 from provider.failover.subject import Reporter, Subject, load_subject
-from provider.model.item import ProtectedItem
+from provider.model.item import Direction, ProtectedItem
 from provider.model.recovery import RecoveryPoint
 from provider.model.states import ReplicationState
 from provider.native.kinds import group_of
@@ -128,3 +130,32 @@ def run_native_commit(ctx: EngineContext, item_id: str, reporter: Reporter) -> P
         tx.items.update(item)
     reporter.log(f"{item.machine_name}: failover committed, {dropped} other points discarded")
     return item
+
+
+#: A planned failover's way back to protected: the target has already replicated back.
+_REVERSED_PATH = (_R.FAILED_OVER, _R.COMMITTED, _R.REVERSE_REPLICATION, _R.PROTECTED)
+
+
+def run_native_planned(
+    ctx: EngineContext, item_id: str, options: FailoverOptions, reporter: Reporter
+) -> NativeRecovered:
+    """The target shuts the source down, fails over without loss and replicates back."""
+    plan = check_native_failover(ctx, item_id, options, FailoverMode.PLANNED)
+    move_item(ctx, item_id, _R.FAILOVER_PREPARED, failover_mode=FailoverMode.PLANNED.value)
+    move_item(ctx, item_id, _R.FAILING_OVER)
+    reporter.progress(0.3)
+    try:
+        result = ctx.plugins.native_failover(plan.subject.target, plan.request)
+        recovered = result.machine(machine_key(plan.subject.item))
+    except BaseException:
+        move_item(ctx, item_id, _R.PROTECTED, failover_mode="")
+        raise
+    with ctx.store.unit() as tx:
+        item = tx.items.get(item_id)
+        # The target keeps no point from before the reversal: neither does the vault.
+        tx.points.remove([p.point_id for p in tx.points.for_item(item_id)])
+        for state in _REVERSED_PATH:
+            item = item.moved_to(state)
+        tx.items.update(replace(item, replica_id=recovered.replica_id, direction=Direction.REVERSE))
+    reporter.log(f"{plan.subject.name} failed over as planned to {recovered.replica_id}, reversed")
+    return recovered

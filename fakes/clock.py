@@ -40,7 +40,6 @@ class Clock(Protocol):
 
     def now(self) -> float:
         """Return the current time in seconds since the epoch."""
-        ...
 
 
 class SystemClock:

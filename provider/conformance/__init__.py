@@ -25,6 +25,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from provider.conformance.fabric import ConformanceFabric, SourceFabric
     from provider.conformance.lab import ConformanceLab, ProtectedMachine
+    from provider.conformance.native_suite import (
+        NativeConformanceFabric,
+        NativeConformanceLab,
+        NativeConformanceSuite,
+        NativeSite,
+    )
     from provider.conformance.suite import HOSTILE_NAMES, ConformanceSuite
 
 __all__ = [
@@ -32,6 +38,10 @@ __all__ = [
     "ConformanceFabric",
     "ConformanceLab",
     "ConformanceSuite",
+    "NativeConformanceFabric",
+    "NativeConformanceLab",
+    "NativeConformanceSuite",
+    "NativeSite",
     "ProtectedMachine",
     "SourceFabric",
 ]
@@ -45,6 +55,10 @@ _HOMES = {
     "ProtectedMachine": "lab",
     "ConformanceSuite": "suite",
     "HOSTILE_NAMES": "suite",
+    "NativeConformanceFabric": "native_suite",
+    "NativeConformanceLab": "native_suite",
+    "NativeConformanceSuite": "native_suite",
+    "NativeSite": "native_suite",
 }
 
 

@@ -1,0 +1,413 @@
+"""The conformance suite for plugins whose target replicates natively (``DataPath.NATIVE``).
+
+The HRL suite (:class:`~provider.conformance.suite.ConformanceSuite`) cuts
+disks and ships HRL itself; a native target (InMage Scout, Hyper-V Replica)
+replicates on its own, and srp only drives it through the ``srp_native_*``
+hooks. This suite runs the core's native path (``provider.native``) on an
+:class:`~fakes.harness.EngineHarness` around the plugin under test:
+discovery, protection and refresh, unplanned failover to the latest point
+checked byte for byte against the source, commit, and the error contract.
+
+Subclass :class:`NativeConformanceSuite` as ``Test...`` and provide the
+fixture ``srp_native_conformance_fabric`` returning a
+:class:`NativeConformanceFabric`. Tests of what the kinds do not declare
+skip with the reason; what they declare must work.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
+
+import pytest
+
+from fakes.harness import EngineHarness
+from provider.conformance.checks import expect, expect_error, expect_ok, fail, require_declared
+from provider.conformance.lab import expect_same_bytes, pattern
+from provider.contracts.connection import FabricConnection, Secret, TargetConnection
+from provider.contracts.declarations import DataPath, FailoverMode
+from provider.contracts.native import NativeFailover
+from provider.contracts.native import PointChoice as NativeChoice
+from provider.errors import AuthenticationFailed, FabricUnreachable, PluginHookError, SrpError
+from provider.failover import FailoverOptions, PointChoice, PointSpec
+from provider.model.inventory import Fabric, Machine
+from provider.model.item import ProtectedItem
+from provider.model.policy import PolicyFamily
+from provider.model.recovery import RecoveryPoint
+from provider.model.states import ReplicationState
+from provider.native import (
+    NativeProtectRequest,
+    protect_native,
+    refresh_group,
+    run_native_commit,
+    run_native_unplanned,
+)
+from provider.store.targets import Target
+from provider.vault.sealed import SealedSecrets
+
+#: The replication group the suite protects its machine in.
+GROUP = "conformance"
+#: The policy the suite stores and protects with.
+POLICY = "conformance"
+#: Connection ids the suite uses besides the registered fabric and target.
+WRONG_FABRIC_ID = "conformance-wrong-password"
+WRONG_TARGET_ID = "conformance-wrong-passphrase"
+_R = ReplicationState
+
+
+class NativeSite(Protocol):
+    """The test fabric and its natively replicating target, as the suite drives them.
+
+    Machines are named as ``NativeConformanceFabric.machines`` lists them;
+    disks come in the order the plugin's discovery reports them.
+    """
+
+    def replicate(self) -> None:
+        """One replication round: everything written so far reaches the target."""
+
+    def issue_point(self, group_id: str, name: str) -> None:
+        """Make the target record a recovery point of the group now (a consistency tag)."""
+
+    def write_source(self, name: str, offset: int, data: bytes) -> None:
+        """A guest write on the first disk of a source machine."""
+
+    def source_disks(self, name: str) -> Sequence[bytes]:
+        """Every disk of a source machine, whole, as the guest sees it now."""
+
+    def replica_disks(self, replica_id: str) -> Sequence[bytes]:
+        """Every disk of a recovered machine (the id a failover reports), whole."""
+
+    def take_offline(self) -> None:
+        """Cut the fabric and the target off the network for the rest of the test."""
+
+    def release(self, connection_ids: Sequence[str]) -> None:
+        """The test is over: drop whatever the plugin holds for these connection ids."""
+
+
+@dataclass(frozen=True)
+class NativeConformanceFabric:
+    """A fabric kind and a native target kind, their plugin, and a test site of them.
+
+    ``machines`` are source machines discovery must find; the suite protects
+    the first. ``address``/``username``/``password``/``options`` register the
+    fabric, ``target_address``/``target_password``/``target_options`` the
+    target, as an operator would. ``clock`` is the time the engine runs on
+    (the site's own clock when it keeps one).
+    """
+
+    kind: str
+    target_kind: str
+    plugin: object
+    site: NativeSite
+    machines: tuple[str, ...]
+    address: str
+    username: str
+    password: str
+    target_address: str
+    target_password: str
+    options: tuple[tuple[str, str], ...] = ()
+    target_options: tuple[tuple[str, str], ...] = ()
+    policy_family: PolicyFamily = PolicyFamily.CONTINUOUS
+    retention_hours: int = 24
+    clock: Callable[[], float] = time.time
+
+
+class _Log:
+    """A reporter keeping the lines the native failover writes, for failure messages."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def progress(self, fraction: float) -> None:
+        """Progress is not checked by the suite."""
+
+    def log(self, text: str) -> None:
+        self.lines.append(text)
+
+
+class NativeConformanceLab:
+    """An engine harness with the plugin, its fabric and native target registered."""
+
+    def __init__(self, root: Path, fabric: NativeConformanceFabric) -> None:
+        self.fabric = fabric
+        self.site = fabric.site
+        self.kind = fabric.kind
+        self.harness = EngineHarness(root, plugins={fabric.kind: fabric.plugin}, clock=fabric.clock)
+        self.plugins = self.harness.plugins
+        self.ctx = self.harness.ctx
+        self.fabric_id = self._add_fabric()
+        self.target_id = self._add_target()
+        self.harness.add_policy(
+            POLICY, family=fabric.policy_family, retention_hours=fabric.retention_hours
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.site.release((self.fabric_id, self.target_id, WRONG_FABRIC_ID, WRONG_TARGET_ID))
+        finally:
+            self.harness.__exit__(kind, exc, tb)
+
+    def _add_fabric(self) -> str:
+        # Stored without connecting: a plugin that cannot connect fails a test, not the setup.
+        f = self.fabric
+        fabric = Fabric(
+            f"fab-{uuid.uuid4().hex[:8]}", f.address, f.kind, f.address, f.username, f.options
+        )
+        with self.harness.store.unit() as tx:
+            SealedSecrets(self.harness.vault.box).add_fabric(tx, fabric, Secret(f.password))
+        return fabric.fabric_id
+
+    def _add_target(self) -> str:
+        f = self.fabric
+        target = Target(
+            f"tgt-{uuid.uuid4().hex[:8]}", f.target_kind, f.target_address, f.target_options
+        )
+        with self.harness.store.unit() as tx:
+            SealedSecrets(self.harness.vault.box).add_target(tx, target, Secret(f.target_password))
+        return target.target_id
+
+    @property
+    def declares_unplanned(self) -> bool:
+        """Both the fabric kind and the target kind declare unplanned failover."""
+        mode = FailoverMode.UNPLANNED
+        fabric_kind = self.plugins.fabric_kind(self.kind)
+        target_kind = self.plugins.target_kind(self.fabric.target_kind)
+        return fabric_kind.capabilities.allows(mode) and mode in target_kind.failover_modes
+
+    def discovered(self) -> list[Machine]:
+        """Connect, discover and store the inventory, as registration does."""
+        self.harness.refresh(self.fabric_id)
+        with self.harness.store.read() as tx:
+            return list(tx.fabrics.inventory(self.fabric_id).machines)
+
+    def protected(self) -> ProtectedItem:
+        """The first machine discovered and protected toward the native target."""
+        name = self.fabric.machines[0]
+        machines = expect_ok(self.discovered, f"{self.kind}: srp_connect and srp_discover")
+        found = [m for m in machines if m.name == name]
+        expect(len(found) == 1, f"discovery lists {len(found)} machines named {name!r}")
+        request = NativeProtectRequest(
+            self.fabric_id, (found[0].machine_id,), POLICY, self.target_id, GROUP
+        )
+        (item,) = expect_ok(lambda: protect_native(self.ctx, request), "srp_native_protect")
+        return item
+
+    def refreshed(self, item: ProtectedItem) -> ProtectedItem:
+        """The item after the core asked the target for its state and points."""
+        expect_ok(
+            lambda: refresh_group(self.ctx, self.target_id, GROUP),
+            "srp_native_state and srp_native_points",
+        )
+        return self.harness.item(item.item_id)
+
+    def points(self, item: ProtectedItem) -> list[RecoveryPoint]:
+        return self.harness.points(item.item_id)
+
+    def failed_over(self, item: ProtectedItem) -> ProtectedItem:
+        """Unplanned failover of the item to its latest recorded point."""
+        log = _Log()
+        options = FailoverOptions(PointSpec(PointChoice.LATEST_PROCESSED))
+        expect_ok(
+            lambda: run_native_unplanned(self.ctx, item.item_id, options, log),
+            "unplanned failover to the latest point (srp_native_failover)",
+        )
+        return self.harness.item(item.item_id)
+
+    def fabric_connection(self, ident: str, password: str) -> FabricConnection:
+        f = self.fabric
+        return FabricConnection(ident, f.kind, f.address, f.username, Secret(password), f.options)
+
+    def target_connection(self, ident: str, passphrase: str) -> TargetConnection:
+        f = self.fabric
+        return TargetConnection(
+            ident, f.target_kind, f.target_address, Secret(passphrase), f.target_options
+        )
+
+
+class NativeConformanceSuite:
+    """srp's conformance suite for native targets; collected when subclassed as ``Test...``."""
+
+    pytestmark = pytest.mark.srp_conformance
+
+    @pytest.fixture
+    def srp_native_lab(
+        self, srp_native_conformance_fabric: NativeConformanceFabric, tmp_path: Path
+    ) -> Iterator[NativeConformanceLab]:
+        """A fresh engine around the plugin, its fabric and its native target."""
+        root = tmp_path / "srp-native-conformance"
+        with NativeConformanceLab(root, srp_native_conformance_fabric) as lab:
+            yield lab
+
+    # ------------------------------------------------------------------
+    # Declaration, discovery, protection
+
+    def test_the_plugin_declares_a_native_target_kind(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        wanted = lab.fabric.target_kind
+        kinds = {kind.kind: kind for kind in lab.plugins.target_kinds()}
+        expect(wanted in kinds, f"srp_target_kinds declares {sorted(kinds)}, not {wanted!r}")
+        path = kinds[wanted].data_path
+        expect(path is DataPath.NATIVE, f"target kind {wanted!r} declares data path {path.value}")
+
+    def test_discovery_finds_the_source_machines(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        machines = expect_ok(lab.discovered, "srp_connect and srp_discover")
+        names = sorted(m.name for m in machines)
+        missing = sorted(set(lab.fabric.machines) - set(names))
+        expect(not missing, f"discovery lists {names}, without {missing}")
+        for machine in (m for m in machines if m.name in lab.fabric.machines):
+            expect(bool(machine.disks), f"discovery reports machine {machine.name!r} without disks")
+
+    def test_protection_then_a_refresh_is_protected_with_a_point(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        item = lab.protected()
+        lab.site.replicate()
+        lab.site.issue_point(GROUP, "conformance-1")
+        lab.site.replicate()
+        item = lab.refreshed(item)
+        expect(item.state is _R.PROTECTED, f"after a replication round the item is {item.state}")
+        points = lab.points(item)
+        expect(bool(points), "after a replication round and a point the vault holds no point")
+        latest = max(p.created_at for p in points)
+        expect(item.last_point_at == latest, "the item's last point time is not its latest point")
+
+    # ------------------------------------------------------------------
+    # Failover and commit
+
+    def test_unplanned_failover_to_the_latest_point_is_the_source_at_that_point(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        require_declared(lab.declares_unplanned, lab.kind, "unplanned failover")
+        name = lab.fabric.machines[0]
+        item = lab.protected()
+        lab.site.replicate()
+        lab.site.write_source(name, 8192, pattern(21, 5000))
+        lab.site.issue_point(GROUP, "conformance-1")
+        expected = list(lab.site.source_disks(name))
+        # Written after the point: the replica must not hold it.
+        lab.site.write_source(name, 0, pattern(22, 4096))
+        lab.site.replicate()
+        points = lab.points(lab.refreshed(item))
+        expect(len(points) == 1, f"one point issued, the vault holds {len(points)}")
+        point = points[0]
+        item = lab.failed_over(item)
+        expect(item.state is _R.FAILED_OVER, f"after unplanned failover the item is {item.state}")
+        expect(item.failover_point_id == point.point_id, "the failover is not at the latest point")
+        _expect_disks(lab.site.replica_disks(item.replica_id), expected, "the replica")
+
+    def test_commit_keeps_only_the_failover_point(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        require_declared(lab.declares_unplanned, lab.kind, "unplanned failover (and its commit)")
+        name = lab.fabric.machines[0]
+        item = lab.protected()
+        lab.site.replicate()
+        for number in (1, 2):
+            lab.site.write_source(name, number * 4096, pattern(30 + number, 4096))
+            lab.site.issue_point(GROUP, f"conformance-{number}")
+            lab.site.replicate()
+        held = len(lab.points(lab.refreshed(item)))
+        expect(held == 2, f"two points issued, the vault holds {held}")
+        item = lab.failed_over(item)
+        committed = expect_ok(
+            lambda: run_native_commit(lab.ctx, item.item_id, _Log()), "commit of the failover"
+        )
+        expect(committed.state is _R.COMMITTED, f"after commit the item is {committed.state}")
+        kept = [p.point_id for p in lab.points(item)]
+        expect(kept == [item.failover_point_id], f"after commit the vault keeps points {kept}")
+
+    # ------------------------------------------------------------------
+    # Error contract
+
+    def test_a_wrong_password_is_authentication_failed(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        wrong = lab.fabric_connection(WRONG_FABRIC_ID, lab.fabric.password + "-wrong")
+        doing = "srp_connect with a wrong password"
+        expect_error(AuthenticationFailed, lambda: lab.plugins.connect(wrong), doing)
+
+    def test_a_wrong_target_passphrase_is_authentication_failed(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        wrong = lab.target_connection(WRONG_TARGET_ID, lab.fabric.target_password + "-wrong")
+        doing = "srp_native_state with a wrong target passphrase"
+        expect_error(AuthenticationFailed, lambda: lab.plugins.native_state(wrong, GROUP), doing)
+
+    def test_an_unreachable_site_is_fabric_unreachable(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        fabric = lab.ctx.fabric_connection(lab.fabric_id)
+        target = lab.ctx.target_connection(lab.target_id)
+        lab.site.take_offline()
+        calls: dict[str, Callable[[], object]] = {
+            "srp_connect": lambda: lab.plugins.connect(fabric),
+            "srp_discover": lambda: lab.plugins.discover(fabric),
+            "srp_native_state": lambda: lab.plugins.native_state(target, GROUP),
+            "srp_native_points": lambda: lab.plugins.native_points(target, GROUP),
+        }
+        for hook, call in calls.items():
+            expect_error(FabricUnreachable, call, f"{hook} while the site is down")
+
+    def test_an_unknown_group_is_answered_within_srp_errors(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        target = lab.ctx.target_connection(lab.target_id)
+        unknown = "conformance-unknown-group"
+        request = NativeFailover(unknown, ("no-such-machine",), NativeChoice.LATEST)
+        _expect_answer_or_srp_error(
+            lambda: lab.plugins.native_state(target, unknown), "srp_native_state"
+        )
+        _expect_answer_or_srp_error(
+            lambda: lab.plugins.native_points(target, unknown), "srp_native_points"
+        )
+        doing = "srp_native_failover of a group the target does not replicate"
+        refused = _expect_answer_or_srp_error(
+            lambda: lab.plugins.native_failover(target, request), doing
+        )
+        expect(refused is not None, f"{doing}: expected an srp error, but the call succeeded")
+
+
+def _expect_answer_or_srp_error(call: Callable[[], object], doing: str) -> SrpError | None:
+    """Run ``call``: an answer or an srp error is fine, anything else is a contract failure."""
+    try:
+        call()
+    except PluginHookError as exc:
+        failed: PluginHookError = exc
+    except SrpError as exc:
+        return exc
+    else:
+        return None
+    fail(
+        f"{doing}: the plugin raised an exception outside srp's hierarchy "
+        f"(map it with raise ... from): {failed}"
+    )
+
+
+def _expect_disks(actual: Sequence[bytes], expected: Sequence[bytes], what: str) -> None:
+    expect(
+        len(actual) == len(expected), f"{what} has {len(actual)} disks, expected {len(expected)}"
+    )
+    for number, (got, wanted) in enumerate(zip(actual, expected, strict=True)):
+        expect_same_bytes(got, wanted, f"{what}: disk {number}")

@@ -467,12 +467,71 @@ def srp_native_points(target: TargetConnection, group_id: str) -> Sequence[Nativ
 def srp_native_failover(target: TargetConnection, request: NativeFailover) -> NativeFailoverResult:
     """Fail machines of a group over to a recovery point on the target.
 
-    Called by unplanned failover and failback (after ``srp_prepare_failover``
-    for a planned one). Every machine of the request lands on its point or
-    none does: raise ``RecoveryPointUnavailable`` when a machine lacks the
-    chosen point. Afterwards the machines are no longer replicated.
+    Called by planned and unplanned failover and by failback; ``request.mode``
+    says which. Every machine of the request lands on its point or none
+    does: raise ``RecoveryPointUnavailable`` when a machine lacks the chosen
+    point. Before any change, refuse what the recovery site cannot take
+    (``FailoverError``: no capacity, a mapped network gone; ``NetworkMapping
+    Error`` for a NIC whose network ``request.networks`` does not map).
 
-    :returns: each machine's point and the digest of every disk it got. First result wins.
+    - ``UNPLANNED``: the source is not asked anything; afterwards the
+      machines are no longer replicated (unprotected until reverse).
+    - ``PLANNED``: the target shuts the sources down first and ships their
+      last changes (nothing is lost), fails over, and replicates back: the
+      group is protected in reverse afterwards.
+    - ``FAILBACK``: the same as ``PLANNED`` for a group replicating in
+      reverse: the running replicas are shut down, the original machines
+      come back with every change, and forward replication resumes.
+
+    :returns: each machine's point and the digest of every disk it got; for
+        failback, ``replica_id`` is the machine running on the original
+        site. First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def srp_native_test_failover(
+    target: TargetConnection, request: NativeFailover
+) -> NativeFailoverResult:
+    """Start test copies of machines of a group at a point, while replication goes on.
+
+    Called by test failover of a native item (``request.mode`` is ``TEST``;
+    ``request.option("network")`` names the isolated network the copies'
+    NICs join). The copies are new machines: the group's replication, its
+    points and the sources are untouched. Raise ``RecoveryPointUnavailable``
+    when a machine lacks the chosen point, before creating anything.
+
+    :returns: each copy's id, point and the digest of every disk it got. First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def srp_native_cleanup_test(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> CleanupResult:
+    """Remove the test copies of machines of a group; a second call is a no-op.
+
+    Called by test-failover cleanup. Replication is not affected.
+
+    :returns: what was removed, and what is left when something could not be. First result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def srp_native_reverse(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> NativeGroupState:
+    """Replicate failed-over machines back toward their original site.
+
+    Called by reverse replication after an unplanned failover was committed
+    (the machines are unprotected until then). ``machine_ids`` are the
+    original machines' ids as the group knows them. The target makes the
+    running replicas the sources and the original machines (or their site)
+    the replicas, sending only the blocks that differ where it can.
+    Afterwards the group reports the machines in reverse; ``srp_native_
+    failover`` with mode ``FAILBACK`` brings them home.
+
+    :returns: the group's state right after the request. First result wins.
     """
 
 

@@ -568,6 +568,38 @@ class PluginManager:
             "srp_native_failover", NativeFailoverResult, target, request=request
         )
 
+    def native_test_failover(
+        self, target: TargetConnection, request: NativeFailover
+    ) -> NativeFailoverResult:
+        """Start test copies of machines of a group on a native target."""
+        return self._target_value(
+            "srp_native_test_failover", NativeFailoverResult, target, request=request
+        )
+
+    def native_cleanup_test(
+        self, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+    ) -> CleanupResult:
+        """Remove the test copies of machines of a group on a native target."""
+        return self._target_value(
+            "srp_native_cleanup_test",
+            CleanupResult,
+            target,
+            group_id=group_id,
+            machine_ids=tuple(machine_ids),
+        )
+
+    def native_reverse(
+        self, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+    ) -> NativeGroupState:
+        """Replicate failed-over machines of a group back toward their original site."""
+        return self._target_value(
+            "srp_native_reverse",
+            NativeGroupState,
+            target,
+            group_id=group_id,
+            machine_ids=tuple(machine_ids),
+        )
+
     def native_resync(
         self, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
     ) -> NativeGroupState:

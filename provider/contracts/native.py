@@ -133,13 +133,21 @@ class PointChoice(enum.StrEnum):
 
 @dataclass(frozen=True)
 class NativeFailover:
-    """Fail (some machines of) a group over to a point on a native target."""
+    """Fail (some machines of) a group over to a point on a native target.
+
+    ``networks`` maps each source network id the machines' NICs use to the
+    recovery site's network (from the vault's network mappings): the target
+    attaches the recovered NICs there. ``options`` carry the operation's
+    target-side choices (test failover: ``network``, the isolated network).
+    """
 
     group_id: str
     machine_ids: tuple[str, ...]
     choice: PointChoice
     mode: FailoverMode = FailoverMode.UNPLANNED
     point_name: str = ""
+    networks: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         require_id("NativeFailover", "group_id", self.group_id)
@@ -149,6 +157,14 @@ class NativeFailover:
             raise ValidationError(
                 f"NativeFailover {self.group_id!r}: a point name goes with choice 'named' only"
             )
+
+    def network_for(self, source_network: str) -> str:
+        """The recovery site's network for a source network ("" when unmapped)."""
+        return dict(self.networks).get(source_network, "")
+
+    def option(self, key: str, default: str = "") -> str:
+        """One operation-specific option."""
+        return dict(self.options).get(key, default)
 
 
 @dataclass(frozen=True)

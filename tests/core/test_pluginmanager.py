@@ -357,6 +357,28 @@ class LabTarget(Recorder):
         return self.record("srp_native_failover", NATIVE_RESULT, target=target, request=request)
 
     @hookimpl
+    def srp_native_test_failover(
+        self, target: TargetConnection, request: NativeFailover
+    ) -> NativeFailoverResult:
+        return self.record(
+            "srp_native_test_failover", NATIVE_RESULT, target=target, request=request
+        )
+
+    @hookimpl
+    def srp_native_cleanup_test(
+        self, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+    ) -> CleanupResult:
+        kwargs = {"group_id": group_id, "machine_ids": machine_ids}
+        return self.record("srp_native_cleanup_test", CLEANUP, target=target, **kwargs)
+
+    @hookimpl
+    def srp_native_reverse(
+        self, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+    ) -> NativeGroupState:
+        kwargs = {"group_id": group_id, "machine_ids": machine_ids}
+        return self.record("srp_native_reverse", GROUP_STATE, target=target, **kwargs)
+
+    @hookimpl
     def srp_native_resync(
         self, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
     ) -> NativeGroupState:
@@ -653,6 +675,27 @@ TARGET_CASES = [
         "srp_native_failover",
         {"target": TARGET, "request": NATIVE_FAILOVER},
         NATIVE_RESULT,
+    ),
+    (
+        "native_test_failover",
+        (TARGET, NATIVE_FAILOVER),
+        "srp_native_test_failover",
+        {"target": TARGET, "request": NATIVE_FAILOVER},
+        NATIVE_RESULT,
+    ),
+    (
+        "native_cleanup_test",
+        (TARGET, "grp-1", ("vm-1",)),
+        "srp_native_cleanup_test",
+        {"target": TARGET, "group_id": "grp-1", "machine_ids": ("vm-1",)},
+        CLEANUP,
+    ),
+    (
+        "native_reverse",
+        (TARGET, "grp-1", ("vm-1",)),
+        "srp_native_reverse",
+        {"target": TARGET, "group_id": "grp-1", "machine_ids": ("vm-1",)},
+        GROUP_STATE,
     ),
     (
         "native_resync",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,6 +118,33 @@ class HrlReader:
             pass
         assert self._summary is not None  # set when a pass reaches a good trailer
         return self._summary
+
+    @property
+    def summary(self) -> HrlSummary | None:
+        """What the last complete pass found, once it reached a good trailer.
+
+        A caller that consumes :meth:`extent_views` to the end and then finds
+        this set has verified the whole file in that same pass.
+        """
+        return self._summary
+
+    def declared_payload(self) -> int | None:
+        """The payload bytes the trailer declares, read without a pass.
+
+        Only the trailer's own CRC32 (and MAC when encrypted) is checked, not
+        the frames: this sizes work (a quota) before the pass that verifies
+        the file. None when the trailer does not check out; a pass then
+        names the fault exactly.
+        """
+        size = os.fstat(self._file.fileno()).st_size
+        if size < len(self._header_bytes) + TRAILER_SIZE:
+            return None
+        self._file.seek(size - TRAILER_SIZE)
+        mac = self._cipher.trailer_mac if self._cipher else None
+        try:
+            return unpack_trailer(self._read(TRAILER_SIZE), mac).payload_bytes
+        except MalformedTrailer:
+            return None
 
     # -- header ---------------------------------------------------------
 

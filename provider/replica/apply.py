@@ -2,9 +2,12 @@
 
 The steps, each durable before the next begins:
 
-1. verify the whole HRL (frames, trailer, file digest) and its place in the
-   chain; any ``HrlError`` here leaves every file as it was;
-2. write the undo log of n (the image's current bytes at n's extents);
+1. check the HRL's place in the chain, then, in one pass over the file,
+   verify it (frames, trailer, file digest) while writing the undo log of n
+   (the image's current bytes at n's extents) under a temporary name; the
+   log is published only once the pass reached a good trailer, so any
+   ``HrlError`` here leaves every file as it was;
+2. publish the undo log;
 3. write the journal "applying n";
 4. write n's extents into the image, fsync;
 5. write ``state.json`` = n (the commit point), remove the journal and the
@@ -17,6 +20,9 @@ exactly what the image holds at those extents, so views reading through it
 see the same bytes whether or not it exists (see :mod:`provider.replica.view`).
 Writing an extent twice is harmless because an HRL carries the new bytes
 themselves, not a difference, which is what makes re-applying idempotent.
+
+The file is decoded twice (verify + undo, then write), not three times:
+decoding (CRC32, AES-GCM, zstd, SHA-256) is most of an apply's CPU.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from provider.errors import (
     ResyncRequired,
     ValidationError,
 )
-from provider.hrl import Extent, HrlHeader, HrlReader, check_chain
+from provider.hrl import HrlHeader, HrlReader, HrlSummary, check_chain, faults
 from provider.replica.durable import (
     create_exclusive,
     open_read_write,
@@ -85,12 +91,14 @@ def _apply_file(
 ) -> AppliedHrl:
     with HrlReader(path, key=key) as reader:
         _check_header(reader.header, disk, state, sequence)
-        summary = reader.verify()
+        payload = _payload_bound(reader)
         # The undo log and newly allocated image blocks are each at most the payload.
-        space.reserve(2 * summary.payload_bytes, f"applying HRL {sequence}")
+        space.reserve(2 * payload, f"applying HRL {sequence}")
         capacity = _capacity(layout, disk, state)
+        if not layout.image.exists():
+            reader.verify()  # the first HRL creates the image: only once it is known good
         with opened(_open_image(layout, capacity)) as image:
-            _write_undo(reader, image, layout, capacity)
+            summary = _verify_and_write_undo(reader, image, layout, capacity, payload)
             save_journal(layout.journal, Journal(sequence, summary.digest))
             _write_extents(reader, image, layout, sequence)
         header = reader.header
@@ -212,29 +220,50 @@ def _open_image(layout: DiskLayout, capacity: int) -> int:
     return open_read_write(layout.image)
 
 
-def _write_undo(reader: HrlReader, image: int, layout: DiskLayout, capacity: int) -> None:
-    sequence = reader.header.sequence
+def _payload_bound(reader: HrlReader) -> int:
+    """The payload to reserve space for: the trailer's word, checked during the pass."""
+    declared = reader.declared_payload()
+    # A trailer that does not check out: a full pass raises the exact fault.
+    return declared if declared is not None else reader.verify().payload_bytes
+
+
+def _verify_and_write_undo(
+    reader: HrlReader, image: int, layout: DiskLayout, capacity: int, payload: int
+) -> HrlSummary:
+    """Steps 1 and 2 in one decode: the log is published only if the file verified."""
+    sequence, captured = reader.header.sequence, 0
     with UndoWriter(layout.undo(sequence), sequence) as writer:
-        for extent in reader.extents():
-            _check_bounds(extent, capacity, reader.header)
-            writer.capture(image, extent.offset, extent.length)
+        for offset, data in reader.extent_views():
+            captured += len(data)
+            _check_extent(reader, offset, len(data), capacity, captured, payload)
+            writer.capture(image, offset, len(data))
+        summary = reader.summary
+        assert summary is not None  # the pass ended at a good trailer, or raised
         writer.commit()
+    return summary
 
 
-def _check_bounds(extent: Extent, capacity: int, header: HrlHeader) -> None:
-    if extent.offset + extent.length > capacity:
+def _check_extent(
+    reader: HrlReader, offset: int, length: int, capacity: int, captured: int, payload: int
+) -> None:
+    header = reader.header
+    if offset + length > capacity:
         raise HrlForeign(
             f"HRL {header.sequence} of disk {header.disk_id!r} writes bytes up to "
-            f"{extent.offset + extent.length}, beyond the replica's {capacity} bytes",
+            f"{offset + length}, beyond the replica's {capacity} bytes",
             hint="it was written for a larger disk; resynchronize the disk",
         )
+    if captured > payload:
+        # Found before the trailer would say so: the space reserved stays an upper bound.
+        what = f"holds more than the {payload} payload bytes its trailer declares"
+        raise faults.corrupt(str(reader.path), what)
 
 
 def _write_extents(reader: HrlReader, image: int, layout: DiskLayout, sequence: int) -> None:
     """Step 4; any failure (even a file changed since step 1) rolls the image back."""
     try:
-        for extent in reader.extents():
-            pwrite_all(image, extent.data, extent.offset)
+        for offset, data in reader.extent_views():
+            pwrite_all(image, data, offset)
         os.fsync(image)
     except BaseException:
         roll_back(layout, sequence, image)

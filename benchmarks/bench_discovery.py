@@ -1,8 +1,15 @@
-"""Benchmark of Hyper-V discovery over loopback WinRM (Basic) against the fake host.
+"""Benchmark of discovery: Hyper-V over loopback WinRM, or vCenter over loopback HTTP.
 
 Usage::
 
-    python benchmarks/bench_discovery.py [--smoke] [--sizes 50,500,2000] [--repeat R]
+    python benchmarks/bench_discovery.py [--fabric hyperv|vcenter] [--smoke]
+        [--sizes 50,500,2000] [--repeat R]
+
+``--fabric vcenter``: a fake vCenter gets N VMs (one 1 MiB VMDK, one NIC
+each) on one host; the vmware plugin's ``srp_discover`` runs over loopback
+HTTP and the requests column is every request the vCenter answered for one
+discovery (the login is counted: a fresh client each run). It stays the
+same whatever N while the VMs fit one PropertyCollector page.
 
 For each size N, a fake host gets N VMs (one 1 MiB VHDX and one NIC each) on
 two switches; the plugin's ``srp_discover`` then runs through real pywinrm
@@ -26,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fakes.hyperv import HyperVLab, start_winrm_lab
 from fakes.hyperv.backend import ServedLab
+from fakes.vcenter import VCenter, serve_vcenter
 from plugins.hyperv import plugin
+from plugins.vmware import plugin as vmware_plugin
 from provider.contracts.connection import FabricConnection, Secret
 
 MIB = 1 << 20
@@ -93,8 +102,40 @@ def measure(vms: int, repeat: int) -> Figures:
     )
 
 
+def measure_vcenter(vms: int, repeat: int) -> Figures:
+    vcenter = VCenter(seed=1)
+    datacenter = vcenter.add_datacenter("DC1")
+    datacenter.add_network("VM Network")
+    host = datacenter.add_host("esx01")
+    for index in range(vms):
+        vcenter.create_vm(f"vm-{index:05d}", host, disks=(MIB,), networks=("VM Network",))
+    server, api = serve_vcenter(vcenter)
+    user, password = vcenter.credentials
+    best, requests = float("inf"), 0
+    with server:
+        for run in range(repeat):
+            conn = FabricConnection(
+                f"bench-{run}",
+                "vmware",
+                server.address,
+                user,
+                Secret(password),
+                (("transport", "http"),),
+            )
+            before = sum(api.calls.values())
+            started = time.perf_counter()
+            inventory = vmware_plugin.srp_discover(conn)
+            best = min(best, time.perf_counter() - started)
+            requests = sum(api.calls.values()) - before
+            vmware_plugin.srp_disconnect(conn)
+            if len(inventory.machines) != vms:
+                raise SystemExit(f"discovered {len(inventory.machines)} VMs, expected {vms}")
+    return Figures(vms, best, requests, 0, requests)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fabric", choices=("hyperv", "vcenter"), default="hyperv")
     parser.add_argument("--smoke", action="store_true", help="50 VMs, one run")
     parser.add_argument("--sizes", default="50,500,2000", help="comma-separated VM counts")
     parser.add_argument("--repeat", type=int, default=3, help="runs per size (best counts)")
@@ -108,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'VMs':>6} {'seconds':>9} {'ms/VM':>7} {'commands':>9} {'SOAP':>5} {'HTTP':>5}")
     results = []
     for size in sizes:
-        figures = measure(size, repeat)
+        figures = (measure_vcenter if args.fabric == "vcenter" else measure)(size, repeat)
         results.append(figures)
         print(
             f"{figures.vms:>6} {figures.seconds:>9.3f} {figures.ms_per_vm:>7.2f} "

@@ -7,6 +7,12 @@
   ``vc.reset_cbt(vm)``, ``vc.faults.quiesce_failure``,
   ``vc.faults.unavailable_calls``, ``vc.faults.task_polls``,
   ``vc.faults.cbt_query_window``;
+* :class:`MasterTarget` and :func:`serve_master_target`: the on-premises
+  master target that writes failback data into a VM's VMDKs
+  (:mod:`fakes.vcenter.mastertarget`);
+* ``PropertyCollector``/``ViewManager`` of the JSON API for bounded
+  discovery (:mod:`fakes.vcenter.properties`); a NIC's ``ip_addresses`` are
+  what VMware Tools reports in ``guest.net``;
 * :class:`VCenterApi`: the HTTP application (``/api/...``,
   ``/sdk/vim25/{release}/...``, ``/folder/...``), served on 127.0.0.1 by
   :func:`serve_vcenter` or in process by :class:`AppAdapter`.
@@ -26,6 +32,12 @@ from __future__ import annotations
 
 from fakes.vcenter.api import VCenterApi, serve_vcenter
 from fakes.vcenter.inprocess import AppAdapter
+from fakes.vcenter.mastertarget import (
+    MasterTarget,
+    MasterTargetApi,
+    MasterTargetFaults,
+    serve_master_target,
+)
 from fakes.vcenter.model import (
     Cluster,
     Datacenter,
@@ -44,11 +56,15 @@ __all__ = [
     "Datacenter",
     "EsxHost",
     "LoopbackServer",
+    "MasterTarget",
+    "MasterTargetApi",
+    "MasterTargetFaults",
     "Network",
     "VCenter",
     "VCenterApi",
     "VCenterFaults",
     "VirtualMachine",
     "Vmdk",
+    "serve_master_target",
     "serve_vcenter",
 ]

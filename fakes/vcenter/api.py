@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from fakes.disk import DiskError
-from fakes.vcenter import datastore, rest, vim
+from fakes.vcenter import datastore, properties, rest, vim
 from fakes.vcenter.faults import RestError, VimFault
 from fakes.vcenter.http import HttpRequest, HttpResponse
 from fakes.vcenter.model import VCenter
@@ -70,7 +70,7 @@ class VCenterApi:
 
     def _lookup(self, request: HttpRequest) -> tuple[Handler, re.Match[str], bool, str]:
         method = "GET" if request.method == "HEAD" else request.method
-        for wanted, pattern, handler, authed in (*rest.ROUTES, *vim.ROUTES):
+        for wanted, pattern, handler, authed in (*rest.ROUTES, *vim.ROUTES, *properties.ROUTES):
             match = pattern.fullmatch(request.path)
             if match and wanted == method:
                 return handler, match, authed, f"{method} {pattern.pattern}"

@@ -31,6 +31,8 @@ from fakes.vcenter.sessions import SessionBook
 
 #: vCenter's CBT granularity is coarser than a guest block: 64 KiB here.
 CBT_BLOCK_SIZE = 64 * 1024
+#: The root folder's managed object id, as every vCenter names it.
+ROOT_FOLDER = "group-d1"
 FIRST_DISK_KEY = 2000
 FIRST_NIC_KEY = 4000
 POWERED_ON, POWERED_OFF, SUSPENDED = "POWERED_ON", "POWERED_OFF", "SUSPENDED"
@@ -104,10 +106,13 @@ class Vmdk:
 
 @dataclass
 class VmNic:
+    """A network adapter; ``ip_addresses`` are what VMware Tools reports from the guest."""
+
     key: int
     label: str
     mac: str
     network: Network
+    ip_addresses: tuple[str, ...] = ()
 
 
 @dataclass
@@ -204,9 +209,12 @@ class VCenter:
         self._random = random.Random(seed)
         self._counter = itertools.count(1)
         # Tasks and snapshots register here; see fakes.vcenter.snapshots.
+        from fakes.vcenter.properties import Collector
         from fakes.vcenter.snapshots import SnapshotManager
 
         self.snapshots = SnapshotManager(self)
+        #: Container views and paged retrievals of the JSON API (fakes.vcenter.properties).
+        self.collector = Collector()
 
     @property
     def credentials(self) -> tuple[str, str]:

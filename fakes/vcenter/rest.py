@@ -196,7 +196,7 @@ def guest_identity(vc: VCenter, request: HttpRequest, match: re.Match[str]) -> H
                 "args": [],
             },
             "host_name": vm.name,
-            "ip_address": "",
+            "ip_address": next((ip for nic in vm.nics for ip in nic.ip_addresses), ""),
         }
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from fakes.vcenter.faults import VimFault, invalid_argument
 from fakes.vcenter.http import HttpRequest, HttpResponse
-from fakes.vcenter.model import VCenter, VirtualMachine, Vmdk
+from fakes.vcenter.model import ROOT_FOLDER, VCenter, VirtualMachine, Vmdk
 from fakes.vcenter.snapshots import Snapshot, iso, moref
 
 API_VERSION = "8.0.2.0"
@@ -40,6 +40,16 @@ def _params(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
+def params(request: HttpRequest) -> dict[str, Any]:
+    """A method's parameters: the JSON object body (``{}`` when empty)."""
+    return _params(request)
+
+
+def device_of_disk(vmdk: Vmdk) -> dict[str, Any]:
+    """The ``VirtualDisk`` device of a VMDK as the VM's config lists it now."""
+    return _device(vmdk, vmdk.current_file, vmdk.cbt.change_id)
+
+
 def service_content(vc: VCenter, request: HttpRequest, match: re.Match[str]) -> HttpResponse:
     return _json(
         {
@@ -55,6 +65,9 @@ def service_content(vc: VCenter, request: HttpRequest, match: re.Match[str]) -> 
                 "apiVersion": API_VERSION,
                 "instanceUuid": vc.instance_uuid,
             },
+            "rootFolder": moref("Folder", ROOT_FOLDER),
+            "propertyCollector": moref("PropertyCollector", "propertyCollector"),
+            "viewManager": moref("ViewManager", "ViewManager"),
         }
     )
 

@@ -54,14 +54,32 @@ _VCENTER = (
         "task_poll_interval", _TEXT, default="0.5", description="seconds between task polls"
     ),
     ConnectionParameter("task_timeout", _TEXT, default="900", description="longest task wait (s)"),
+    ConnectionParameter(
+        "discovery_page_size",
+        _INT,
+        default="5000",
+        description="VMs per PropertyCollector page (one request per page)",
+    ),
+    ConnectionParameter(
+        "master_target",
+        _TEXT,
+        description="address of the on-premises master target that writes failback data "
+        "into the VMs' disks (reverse replication and failback need one)",
+    ),
+    ConnectionParameter(
+        "failback_process_server",
+        _TEXT,
+        description="name of the process server on the cloud side that sends failback data "
+        "(reverse replication and failback need one)",
+    ),
 )
 
 _CAPABILITIES = Capabilities(
     app_consistent=True,
-    failover_modes=(FailoverMode.TEST, FailoverMode.UNPLANNED),
+    failover_modes=(FailoverMode.TEST, FailoverMode.UNPLANNED, FailoverMode.FAILBACK),
     failback_to=("vmware",),
     multi_machine_groups=True,
-    reverse_replication=False,
+    reverse_replication=True,
     max_retention_hours=CONTINUOUS_MAX_RETENTION_HOURS,
 )
 

@@ -1,7 +1,8 @@
 """The ``vmware`` plugin's hook implementations (entry point ``vmware`` in group ``srp``).
 
 It serves two fabric kinds: ``vmware`` (a vCenter: REST and JSON APIs, CBT,
-snapshots) and ``physical`` (a server running the mobility service). The
+snapshots; failback data written through an on-premises master target) and
+``physical`` (a server running the mobility service; never written back to). The
 core dispatches by kind to this plugin; each hook then hands the work to
 the module of the kind it was called for.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from plugins.vmware import cuts, discovery, physical, power, reads
+from plugins.vmware import cuts, discovery, mastertarget, physical, power, reads
 from plugins.vmware.changeids import ChangeIdBook
 from plugins.vmware.client import ClientPool
 from plugins.vmware.kinds import PHYSICAL, VMWARE
@@ -26,6 +27,7 @@ from provider.model.inventory import Inventory, Machine
 CLIENTS = ClientPool()
 AGENTS = MobilityPool()
 BOOK = ChangeIdBook()
+MASTER_TARGETS = mastertarget.MasterTargetPool()
 
 
 def _physical(connection: FabricConnection) -> bool:
@@ -57,6 +59,7 @@ def srp_disconnect(connection: FabricConnection) -> None:
         AGENTS.drop(connection)
     else:
         CLIENTS.drop(connection)
+        MASTER_TARGETS.drop(connection)
 
 
 @hookimpl
@@ -124,7 +127,26 @@ def srp_prepare_failover(connection: FabricConnection, machine: Machine) -> Prep
             f"physical server {machine.name}: planned failover is not supported for physical "
             "servers; use unplanned failover"
         )
-    return power.shut_down(CLIENTS.get(connection), machine)
+    # Planned failover of a VM to the cloud is refused by the core's rules, so only reverse
+    # replication and failback stop a VM here: both need the master target and the cloud's
+    # process server, checked before the VM is touched (a vanished VM still says so first).
+    client = CLIENTS.get(connection)
+    power.power_state(client, machine)
+    mastertarget.require_failback_setup(connection, machine)
+    return power.shut_down(client, machine)
+
+
+@hookimpl
+def srp_write_extents(
+    connection: FabricConnection, machine: Machine, disk_id: str, extents: Sequence[ExtentData]
+) -> None:
+    if _physical(connection):
+        raise NotSupported(
+            f"physical server {machine.name}: srp never writes back to a physical server; "
+            "failback goes to VMware only (fail back to a VMware VM)"
+        )
+    power.power_state(CLIENTS.get(connection), machine)  # MachineNotFound when it is gone
+    mastertarget.write_extents(MASTER_TARGETS, connection, machine, disk_id, extents)
 
 
 @hookimpl

@@ -1,8 +1,10 @@
 """The conformance suite on the vmware plugin: real requests over loopback HTTP to a fake vCenter.
 
-The kind declares test and unplanned failover only, with no reverse
-replication: the suite skips planned failover, reverse replication and
-failback, saying why, and runs everything else.
+The kind declares test and unplanned failover and failback (no planned
+failover: the seed's rule for VMware to the cloud): the suite skips planned
+failover, saying why, and runs everything else. Failback writes through a
+master target on premises (served beside the vCenter) and needs a process
+server on the cloud side, both named in the fabric's options.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import pytest
 
 import plugins.vmware.plugin as vmware_plugin
 from fakes.clock import VirtualClock
-from fakes.vcenter import EsxHost, LoopbackServer, VCenter, Vmdk, serve_vcenter
+from fakes.vcenter import (
+    EsxHost,
+    LoopbackServer,
+    VCenter,
+    Vmdk,
+    serve_master_target,
+    serve_vcenter,
+)
 from provider.conformance import ConformanceFabric, ConformanceSuite
 
 NETWORK = "VM Network"
@@ -59,20 +68,25 @@ class VCenterSource:
 
 
 @pytest.fixture
-def served(srp_conformance_clock: VirtualClock) -> Iterator[tuple[VCenter, LoopbackServer]]:
+def served(
+    srp_conformance_clock: VirtualClock,
+) -> Iterator[tuple[VCenter, LoopbackServer, LoopbackServer]]:
     vcenter = VCenter(seed=13, clock=srp_conformance_clock)
     datacenter = vcenter.add_datacenter("DC1")
     datacenter.add_network(NETWORK)
     datacenter.add_host("esx01.lab", datacenter.add_cluster("Prod"))
     server, _ = serve_vcenter(vcenter)
-    with server:
-        yield vcenter, server
+    master_target, _ = serve_master_target(vcenter)
+    with server, master_target:
+        yield vcenter, server, master_target
 
 
 class TestVMwareConformance(ConformanceSuite):
     @pytest.fixture
-    def srp_conformance_fabric(self, served: tuple[VCenter, LoopbackServer]) -> ConformanceFabric:
-        vcenter, server = served
+    def srp_conformance_fabric(
+        self, served: tuple[VCenter, LoopbackServer, LoopbackServer]
+    ) -> ConformanceFabric:
+        vcenter, server, master_target = served
         (datacenter,) = vcenter.datacenters
         user, password = vcenter.credentials
         options = {
@@ -80,6 +94,8 @@ class TestVMwareConformance(ConformanceSuite):
             "retry_wait": "0",
             "retry_attempts": str(RETRY_ATTEMPTS),
             "task_poll_interval": "0",
+            "master_target": master_target.address,
+            "failback_process_server": "ps-cloud",
         }
         return ConformanceFabric(
             "vmware",

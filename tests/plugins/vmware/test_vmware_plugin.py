@@ -46,8 +46,13 @@ def test_kinds_declare_the_seed_rules_for_vmware_and_physical() -> None:
     assert plugin.srp_fabric_kinds() == (VMWARE, PHYSICAL)
     for kind in (VMWARE, PHYSICAL):
         caps = kind.capabilities
-        assert caps.failover_modes == (FailoverMode.TEST, FailoverMode.UNPLANNED)
+        assert caps.failover_modes == (
+            FailoverMode.TEST,
+            FailoverMode.UNPLANNED,
+            FailoverMode.FAILBACK,
+        )
         assert caps.failback_to == ("vmware",)
+        assert caps.reverse_replication is True
         assert caps.app_consistent is True
         assert caps.max_retention_hours == 15 * 24
     assert VMWARE.capabilities.multi_machine_groups is True
@@ -344,12 +349,14 @@ def test_block_digests_hash_each_block_at_the_cut(
     ]
 
 
-def test_power_off_and_on(vc_connection: FabricConnection, vcenter: VCenter) -> None:
-    web = machines(vc_connection)["web01"]
-    prepared = plugin.srp_prepare_failover(vc_connection, web)
+def test_power_off_and_on(connect: Connect, vcenter: VCenter) -> None:
+    # Only reverse replication and failback stop a VM: they need the failback setup.
+    connection = connect(master_target="127.0.0.1:9", failback_process_server="ps-cloud")
+    web = machines(connection)["web01"]
+    prepared = plugin.srp_prepare_failover(connection, web)
     assert (prepared.machine_id, prepared.power_state) == (web.machine_id, "off")
-    assert plugin.srp_prepare_failover(vc_connection, web).power_state == "off"
-    plugin.srp_resume_source(vc_connection, web)
+    assert plugin.srp_prepare_failover(connection, web).power_state == "off"
+    plugin.srp_resume_source(connection, web)
     assert vcenter.vm_named("web01").power_state == "POWERED_ON"
 
 

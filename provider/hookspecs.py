@@ -471,8 +471,9 @@ def srp_native_failover(target: TargetConnection, request: NativeFailover) -> Na
     says which. Every machine of the request lands on its point or none
     does: raise ``RecoveryPointUnavailable`` when a machine lacks the chosen
     point. Before any change, refuse what the recovery site cannot take
-    (``FailoverError``: no capacity, a mapped network gone; ``NetworkMapping
-    Error`` for a NIC whose network ``request.networks`` does not map).
+    (``FailoverError``: no capacity, a mapped network gone; ``MappingMissing``
+    for a NIC whose network ``request.networks`` does not map, unless
+    ``request.option("allow_unmapped")`` is ``yes``: that NIC stays unconnected).
 
     - ``UNPLANNED``: the source is not asked anything; afterwards the
       machines are no longer replicated (unprotected until reverse).

@@ -6,7 +6,14 @@ replicates on its own, and srp only drives it through the ``srp_native_*``
 hooks. This suite runs the core's native path (``provider.native``) on an
 :class:`~fakes.harness.EngineHarness` around the plugin under test:
 discovery, protection and refresh, unplanned failover to the latest point
-checked byte for byte against the source, commit, and the error contract.
+checked byte for byte against the source, commit, test failover and its
+cleanup, reverse replication, failback byte for byte, and the error contract.
+
+What the kinds do not declare skips with the reason; what they declare must
+be implemented: a kind declaring test failover whose plugin implements no
+``srp_native_test_failover`` (or reverse replication without
+``srp_native_reverse``) fails, naming the missing hook. A plugin serving
+the fabric kind only names the target kind's plugin in ``target_plugin``.
 
 Subclass :class:`NativeConformanceSuite` as ``Test...`` and provide the
 fixture ``srp_native_conformance_fabric`` returning a
@@ -35,18 +42,27 @@ from provider.contracts.native import NativeFailover
 from provider.contracts.native import PointChoice as NativeChoice
 from provider.errors import AuthenticationFailed, FabricUnreachable, PluginHookError, SrpError
 from provider.failover import FailoverOptions, PointChoice, PointSpec
+from provider.failover.drill import DrillReport
 from provider.model.inventory import Fabric, Machine
-from provider.model.item import ProtectedItem
+from provider.model.item import Direction, ProtectedItem
+from provider.model.mapping import NetworkMapping
 from provider.model.policy import PolicyFamily
 from provider.model.recovery import RecoveryPoint
 from provider.model.states import ReplicationState
 from provider.native import (
     NativeProtectRequest,
+    implements,
     protect_native,
     refresh_group,
+    run_native_cleanup,
     run_native_commit,
+    run_native_failback,
+    run_native_planned,
+    run_native_reverse,
+    run_native_test_failover,
     run_native_unplanned,
 )
+from provider.native.refresh import machine_key
 from provider.store.targets import Target
 from provider.vault.sealed import SealedSecrets
 
@@ -80,7 +96,7 @@ class NativeSite(Protocol):
         """Every disk of a source machine, whole, as the guest sees it now."""
 
     def replica_disks(self, replica_id: str) -> Sequence[bytes]:
-        """Every disk of a recovered machine (the id a failover reports), whole."""
+        """Every disk of a recovered machine or test copy (the id a failover reports), whole."""
 
     def take_offline(self) -> None:
         """Cut the fabric and the target off the network for the rest of the test."""
@@ -115,6 +131,13 @@ class NativeConformanceFabric:
     policy_family: PolicyFamily = PolicyFamily.CONTINUOUS
     retention_hours: int = 24
     clock: Callable[[], float] = time.time
+    #: (source network id, recovery network id) the suite maps before failing over; empty:
+    #: no mapping, and failovers override (the recovered NICs join no network).
+    networks: tuple[tuple[str, str], ...] = ()
+    #: The isolated network of a test failover ("" : the target's first, when it lists them).
+    test_network: str = ""
+    #: The target kind's plugin when another plugin than ``plugin`` serves it.
+    target_plugin: object | None = None
 
 
 class _Log:
@@ -137,7 +160,10 @@ class NativeConformanceLab:
         self.fabric = fabric
         self.site = fabric.site
         self.kind = fabric.kind
-        self.harness = EngineHarness(root, plugins={fabric.kind: fabric.plugin}, clock=fabric.clock)
+        plugins = {fabric.kind: fabric.plugin}
+        if fabric.target_plugin is not None:
+            plugins[fabric.target_kind] = fabric.target_plugin
+        self.harness = EngineHarness(root, plugins=plugins, clock=fabric.clock)
         self.plugins = self.harness.plugins
         self.ctx = self.harness.ctx
         self.fabric_id = self._add_fabric()
@@ -145,6 +171,7 @@ class NativeConformanceLab:
         self.harness.add_policy(
             POLICY, family=fabric.policy_family, retention_hours=fabric.retention_hours
         )
+        self._map_networks()
 
     def __enter__(self) -> Self:
         return self
@@ -176,13 +203,49 @@ class NativeConformanceLab:
             SealedSecrets(self.harness.vault.box).add_target(tx, target, Secret(f.target_password))
         return target.target_id
 
+    def _map_networks(self) -> None:
+        with self.harness.store.unit() as tx:
+            for source, recovery in self.fabric.networks:
+                tx.mappings.put_network(
+                    NetworkMapping(self.fabric_id, source, self.target_id, recovery)
+                )
+
     @property
     def declares_unplanned(self) -> bool:
         """Both the fabric kind and the target kind declare unplanned failover."""
-        mode = FailoverMode.UNPLANNED
+        return self.declares(FailoverMode.UNPLANNED)
+
+    def declares(self, mode: FailoverMode) -> bool:
+        """Both the fabric kind and the target kind declare the failover mode."""
         fabric_kind = self.plugins.fabric_kind(self.kind)
         target_kind = self.plugins.target_kind(self.fabric.target_kind)
         return fabric_kind.capabilities.allows(mode) and mode in target_kind.failover_modes
+
+    @property
+    def declares_reverse(self) -> bool:
+        """Unplanned failover and reverse replication are both declared."""
+        capabilities = self.plugins.fabric_kind(self.kind).capabilities
+        return self.declares_unplanned and capabilities.reverse_replication
+
+    def require(self, declared: bool, what: str, hooks: Sequence[str]) -> None:
+        """Skip what is not declared; fail what is declared but has no hook to run it."""
+        require_declared(declared, self.kind, what)
+        kind = self.fabric.target_kind
+        missing = [hook for hook in hooks if not implements(self.ctx, kind, hook)]
+        expect(
+            not missing,
+            f"the kinds declare {what}, but the plugin serving target kind {kind!r} "
+            f"implements no {', '.join(missing)}",
+        )
+
+    @property
+    def options(self) -> FailoverOptions:
+        """Failover options to the latest recorded point, overriding when nothing is mapped."""
+        return FailoverOptions(
+            PointSpec(PointChoice.LATEST_PROCESSED),
+            test_network=self.fabric.test_network,
+            allow_unmapped=not self.fabric.networks,
+        )
 
     def discovered(self) -> list[Machine]:
         """Connect, discover and store the inventory, as registration does."""
@@ -216,10 +279,41 @@ class NativeConformanceLab:
     def failed_over(self, item: ProtectedItem) -> ProtectedItem:
         """Unplanned failover of the item to its latest recorded point."""
         log = _Log()
-        options = FailoverOptions(PointSpec(PointChoice.LATEST_PROCESSED))
         expect_ok(
-            lambda: run_native_unplanned(self.ctx, item.item_id, options, log),
+            lambda: run_native_unplanned(self.ctx, item.item_id, self.options, log),
             "unplanned failover to the latest point (srp_native_failover)",
+        )
+        return self.harness.item(item.item_id)
+
+    def run(self, call: Callable[[ProtectedItem], object], item: ProtectedItem, doing: str) -> None:
+        """One step of the native family on the item, any error a contract failure."""
+        expect_ok(lambda: call(item), doing)
+
+    def drilled(self, item: ProtectedItem) -> DrillReport:
+        """A test failover of the item to its latest recorded point."""
+        return expect_ok(
+            lambda: run_native_test_failover(self.ctx, item.item_id, self.options, _Log()),
+            "test failover to the latest point (srp_native_test_failover)",
+        )
+
+    def reversed(self, item: ProtectedItem) -> ProtectedItem:
+        """Unplanned failover, commit and reverse replication, then one replication round."""
+        item = self.failed_over(item)
+        self.run(lambda i: run_native_commit(self.ctx, i.item_id, _Log()), item, "commit")
+        self.run(
+            lambda i: run_native_reverse(self.ctx, i.item_id, _Log()),
+            item,
+            "reverse replication (srp_native_reverse)",
+        )
+        self.site.replicate()
+        return self.refreshed(item)
+
+    def planned(self, item: ProtectedItem) -> ProtectedItem:
+        """Planned failover: the group replicates back at once."""
+        self.run(
+            lambda i: run_native_planned(self.ctx, i.item_id, self.options, _Log()),
+            item,
+            "planned failover (srp_native_failover, mode planned)",
         )
         return self.harness.item(item.item_id)
 
@@ -335,6 +429,87 @@ class NativeConformanceSuite:
         expect(kept == [item.failover_point_id], f"after commit the vault keeps points {kept}")
 
     # ------------------------------------------------------------------
+    # Test failover, reverse replication, failback
+
+    def test_a_test_copy_holds_the_point_while_replication_goes_on(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        lab.require(lab.declares(FailoverMode.TEST), "test failover", _DRILL_HOOKS)
+        name = lab.fabric.machines[0]
+        item, expected = _at_one_point(lab, name)
+        report = lab.drilled(item)
+        item = lab.harness.item(item.item_id)
+        expect(item.state is _R.TEST_FAILOVER, f"after a test failover the item is {item.state}")
+        expect(item.test_replica_id == report.replica_id, "the item does not name its test copy")
+        lab.site.write_source(name, 0, pattern(24, 4096))
+        lab.site.issue_point(GROUP, "conformance-2")
+        lab.site.replicate()
+        held = len(lab.points(lab.refreshed(item)))
+        expect(
+            held == 2, f"replication went on during the drill, yet the vault holds {held} points"
+        )
+        _expect_disks(lab.site.replica_disks(report.replica_id), expected, "the test copy")
+
+    def test_cleanup_removes_the_test_copy_and_a_second_cleanup_removes_nothing(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        lab.require(lab.declares(FailoverMode.TEST), "test failover", _DRILL_HOOKS)
+        item = _with_one_point(lab, lab.fabric.machines[0])
+        lab.drilled(item)
+        result = expect_ok(
+            lambda: run_native_cleanup(lab.ctx, item.item_id, _Log()),
+            "cleanup of the test failover (srp_native_cleanup_test)",
+        )
+        expect(bool(result.removed) and not result.left, f"the cleanup reports {result}")
+        item = lab.harness.item(item.item_id)
+        expect(item.state is _R.PROTECTED, f"after the cleanup the item is {item.state}")
+        target = lab.ctx.target_connection(lab.target_id)
+        again = expect_ok(
+            lambda: lab.plugins.native_cleanup_test(target, GROUP, (machine_key(item),)),
+            "a second srp_native_cleanup_test",
+        )
+        expect(again.removed == () and again.left == (), f"a second cleanup reports {again}")
+
+    def test_reverse_replication_after_a_committed_unplanned_failover(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        lab.require(lab.declares_reverse, "reverse replication", ("srp_native_reverse",))
+        item = lab.reversed(_with_one_point(lab, lab.fabric.machines[0]))
+        expect(item.direction is Direction.REVERSE, "after reverse the item is not reversed")
+        expect(
+            item.state is _R.PROTECTED,
+            f"after reverse and a replication round the item is {item.state}, not protected",
+        )
+
+    def test_failback_brings_the_replicas_data_home(
+        self, srp_native_lab: NativeConformanceLab
+    ) -> None:
+        lab = srp_native_lab
+        way_back = lab.declares_reverse or lab.declares(FailoverMode.PLANNED)
+        hooks = ("srp_native_reverse",) if lab.declares_reverse else ()
+        lab.require(lab.declares(FailoverMode.FAILBACK) and way_back, "failback", hooks)
+        name = lab.fabric.machines[0]
+        item = _with_one_point(lab, name)
+        item = lab.reversed(item) if lab.declares_reverse else lab.planned(item)
+        expected = list(lab.site.replica_disks(item.replica_id))
+        lab.run(
+            lambda i: run_native_failback(lab.ctx, i.item_id, FailoverOptions(), _Log()),
+            item,
+            "failback (srp_native_failover, mode failback)",
+        )
+        item = lab.harness.item(item.item_id)
+        # Forward replication resumes; a target may resynchronize (differences only) first.
+        expect(
+            item.state in (_R.PROTECTED, _R.RESYNCHRONIZING)
+            and item.direction is Direction.FORWARD,
+            f"after failback the item is {item.state} in direction {item.direction}",
+        )
+        _expect_disks(lab.site.source_disks(name), expected, "the original machine")
+
+    # ------------------------------------------------------------------
     # Error contract
 
     def test_a_wrong_password_is_authentication_failed(
@@ -387,6 +562,31 @@ class NativeConformanceSuite:
             lambda: lab.plugins.native_failover(target, request), doing
         )
         expect(refused is not None, f"{doing}: expected an srp error, but the call succeeded")
+
+
+#: The hooks a native test failover needs.
+_DRILL_HOOKS = ("srp_native_test_failover", "srp_native_cleanup_test")
+
+
+def _with_one_point(lab: NativeConformanceLab, name: str) -> ProtectedItem:
+    """The machine protected, with one point the vault recorded, and a write after it."""
+    item, _ = _at_one_point(lab, name)
+    return item
+
+
+def _at_one_point(lab: NativeConformanceLab, name: str) -> tuple[ProtectedItem, list[bytes]]:
+    """The machine protected with one recorded point, and its disks at that point."""
+    item = lab.protected()
+    lab.site.replicate()
+    lab.site.write_source(name, 8192, pattern(23, 5000))
+    lab.site.issue_point(GROUP, "conformance-1")
+    at_point = list(lab.site.source_disks(name))
+    lab.site.write_source(name, 0, pattern(25, 4096))
+    lab.site.replicate()
+    item = lab.refreshed(item)
+    held = len(lab.points(item))
+    expect(held == 1, f"one point issued, the vault holds {held}")
+    return item, at_point
 
 
 def _expect_answer_or_srp_error(call: Callable[[], object], doing: str) -> SrpError | None:

@@ -23,7 +23,10 @@ from provider.failover.testfailover import run_cleanup, run_test_failover
 from provider.failover.unplanned import run_unplanned
 from provider.jobs import JobService, TaskContext, WaitForOperator
 from provider.model.job import Job, Task
+from provider.native import drill as native_drill
+from provider.native import failback as native_failback
 from provider.native import failover as native_failover
+from provider.native import reverse as native_reverse
 from provider.native.kinds import is_native_item
 
 
@@ -71,6 +74,18 @@ NATIVE_OPERATIONS: dict[JobKind, Operation] = {
     ),
     JobKind.COMMIT: lambda ctx, item, _options, out: native_failover.run_native_commit(
         ctx, item, out
+    ),
+    JobKind.TEST: lambda ctx, item, options, out: native_drill.run_native_test_failover(
+        ctx, item, options, out
+    ),
+    JobKind.CLEANUP: lambda ctx, item, _options, out: native_drill.run_native_cleanup(
+        ctx, item, out
+    ),
+    JobKind.REVERSE: lambda ctx, item, _options, out: native_reverse.run_native_reverse(
+        ctx, item, out
+    ),
+    JobKind.FAILBACK: lambda ctx, item, options, out: native_failback.run_native_failback(
+        ctx, item, options, out
     ),
 }
 

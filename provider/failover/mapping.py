@@ -37,11 +37,11 @@ def resolve_placement(
     """Map every NIC and disk of the subject's machine, checked against the target's networks."""
     networks = ctx.plugins.target_networks(subject.target)
     with ctx.store.read() as tx:
-        pairs = [(nic, _mapping(tx, subject, nic)) for nic in subject.machine.nics]
+        pairs = [(nic, nic_mapping(tx, subject, nic)) for nic in subject.machine.nics]
         disks = tuple(_disk(tx, subject, disk) for disk in subject.machine.disks)
     unmapped = tuple(nic.nic_id for nic, found in pairs if found is None)
     if unmapped and not allow_unmapped:
-        raise _missing(subject, [nic for nic, found in pairs if found is None])
+        raise missing_mappings(subject, [nic for nic, found in pairs if found is None])
     nics = tuple(_placed(subject, nic, found, networks) for nic, found in pairs if found)
     if test_network:
         nics = tuple(replace(nic, network_id=test_network) for nic in nics)
@@ -64,7 +64,8 @@ def choose_test_network(ctx: EngineContext, subject: Subject, wanted: str) -> st
     )
 
 
-def _mapping(tx: Unit, subject: Subject, nic: Nic) -> NetworkMapping | None:
+def nic_mapping(tx: Unit, subject: Subject, nic: Nic) -> NetworkMapping | None:
+    """The vault's mapping of a NIC's network toward the item's target, if any."""
     return tx.mappings.network(subject.item.fabric_id, nic.network_id, subject.item.target)
 
 
@@ -86,7 +87,8 @@ def _placed(
     return NicPlacement(nic.nic_id, mapping.target_network, "", subnet)
 
 
-def _missing(subject: Subject, nics: Sequence[Nic]) -> MappingMissing:
+def missing_mappings(subject: Subject, nics: Sequence[Nic]) -> MappingMissing:
+    """The refusal naming every NIC whose network has no mapping."""
     described = ", ".join(f"NIC {nic.nic_id} on network {nic.network_id!r}" for nic in nics)
     return MappingMissing(
         f"{subject.name}: {described} has no mapping to target {subject.target.target_id!r}; "

@@ -22,13 +22,15 @@ from provider.failover.handlers import JobKind, operation_for, register_handlers
 from provider.failover.options import FailoverOptions
 from provider.failover.planned import check_planned
 from provider.failover.reverse import check_reverse
-from provider.failover.rules import require_mode
 from provider.failover.subject import load_subject
 from provider.failover.testfailover import check_test_failover
 from provider.failover.unplanned import check_unplanned
 from provider.jobs import JobService
 from provider.model.job import Job
+from provider.native import drill as native_drill
+from provider.native import failback as native_failback
 from provider.native import failover as native_failover
+from provider.native import reverse as native_reverse
 from provider.native.kinds import is_native_item
 
 _TITLES = {
@@ -41,6 +43,40 @@ _TITLES = {
     JobKind.REVERSE: "reverse replication of",
     JobKind.FAILBACK: "failback of",
 }
+
+
+#: How each native operation is checked before its job: against the target's own terms.
+NATIVE_CHECKS: dict[JobKind, Callable[[EngineContext, str, FailoverOptions], object]] = {
+    JobKind.UNPLANNED: lambda ctx, item_id, options: native_failover.check_native_failover(
+        ctx, item_id, options, FailoverMode.UNPLANNED
+    ),
+    JobKind.PLANNED: lambda ctx, item_id, options: native_failover.check_native_failover(
+        ctx, item_id, options, FailoverMode.PLANNED
+    ),
+    JobKind.TEST: lambda ctx, item_id, options: native_drill.check_native_test_failover(
+        ctx, item_id, options
+    ),
+    JobKind.REVERSE: lambda ctx, item_id, _options: native_reverse.check_native_reverse(
+        ctx, item_id
+    ),
+    JobKind.FAILBACK: lambda ctx, item_id, options: native_failback.check_native_failback(
+        ctx, item_id, options
+    ),
+}
+
+
+def check_native_item(
+    ctx: EngineContext, kind: JobKind, item_id: str, options: FailoverOptions
+) -> None:
+    """Refuse, before any job, what a native item's operation cannot do.
+
+    The service and the REST router both check with this, so the two agree.
+    """
+    check = NATIVE_CHECKS.get(kind)
+    if check is None:
+        operation_for(ctx, kind, item_id)  # NotSupported for what the native path lacks
+    else:
+        check(ctx, item_id, options)
 
 
 class FailoverService:
@@ -149,15 +185,8 @@ class FailoverService:
         # the operations the native path runs); the others as before.
         if not is_native_item(self.ctx, item_id):
             check(item_id)
-        elif kind is JobKind.UNPLANNED:
-            native_failover.check_native_failover(
-                self.ctx, item_id, options, FailoverMode.UNPLANNED
-            )
-        elif kind is JobKind.PLANNED:
-            require_mode(load_subject(self.ctx, item_id), FailoverMode.PLANNED)
-            operation_for(self.ctx, kind, item_id)
         else:
-            operation_for(self.ctx, kind, item_id)
+            check_native_item(self.ctx, kind, item_id, options)
 
     def _name(self, item_id: str) -> str:
         with self.ctx.store.read() as tx:

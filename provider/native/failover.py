@@ -32,6 +32,7 @@ from provider.model.item import Direction, ProtectedItem
 from provider.model.recovery import RecoveryPoint
 from provider.model.states import ReplicationState
 from provider.native.kinds import group_of
+from provider.native.networks import mapped_networks, request_options
 from provider.native.refresh import machine_key
 
 _R = ReplicationState
@@ -48,13 +49,31 @@ class NativeFailoverPlan:
 def check_native_failover(
     ctx: EngineContext, item_id: str, options: FailoverOptions, mode: FailoverMode
 ) -> NativeFailoverPlan:
-    """Refuse, before touching anything, a mode, state or point the failover cannot have."""
+    """Refuse, before touching anything, a mode, state, point or unmapped network."""
     subject = load_subject(ctx, item_id)
     require_mode(subject, mode)
     check_move(subject.item, _R.FAILING_OVER)
+    return native_plan(ctx, subject, options, mode)
+
+
+def native_plan(
+    ctx: EngineContext,
+    subject: Subject,
+    options: FailoverOptions,
+    mode: FailoverMode,
+    test_network: str = "",
+) -> NativeFailoverPlan:
+    """The request for the item's machine: its point in the target's terms, its networks."""
     choice, name = _target_point(ctx, subject.item, options.point)
+    allow = options.allow_unmapped
     request = NativeFailover(
-        group_of(subject.item), (machine_key(subject.item),), choice, mode, name
+        group_of(subject.item),
+        (machine_key(subject.item),),
+        choice,
+        mode,
+        name,
+        networks=mapped_networks(ctx, subject, allow_unmapped=allow),
+        options=request_options(allow_unmapped=allow, network=test_network),
     )
     return NativeFailoverPlan(subject, request)
 
@@ -114,9 +133,15 @@ def run_native_unplanned(
 
 def _recorded_id(ctx: EngineContext, item_id: str, point_name: str) -> str:
     # "LatestTime" and the like are no recorded point: the failover point stays unnamed.
+    point = recorded_point(ctx, item_id, point_name)
+    return point.point_id if point is not None else ""
+
+
+def recorded_point(ctx: EngineContext, item_id: str, point_name: str) -> RecoveryPoint | None:
+    """The item's vault point recorded under the target's point name, if any."""
     with ctx.store.read() as tx:
         points = tx.points.for_item(item_id)
-    return next((p.point_id for p in reversed(points) if p.cut_id == point_name), "")
+    return next((p for p in reversed(points) if p.cut_id == point_name), None)
 
 
 def run_native_commit(ctx: EngineContext, item_id: str, reporter: Reporter) -> ProtectedItem:

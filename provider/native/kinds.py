@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from provider.contracts.declarations import DataPath
 from provider.engine.context import EngineContext
+from provider.errors import NotSupported
 from provider.model.item import ProtectedItem
 
 
@@ -24,3 +25,23 @@ def is_native_item(ctx: EngineContext, item_id: str) -> bool:
 def group_of(item: ProtectedItem) -> str:
     """The native group of an item: its replication group, else a group of its own."""
     return item.replication_group or item.item_id
+
+
+def implements(ctx: EngineContext, target_kind: str, hook: str) -> bool:
+    """True when the plugin serving the target kind implements the hook.
+
+    The native family grew (test failover, reverse): a plugin written before
+    may serve a native kind without them, and the core refuses up front.
+    """
+    return any(
+        target_kind in info.target_kinds and hook in info.hooks for info in ctx.plugins.plugins()
+    )
+
+
+def require_hook(ctx: EngineContext, target_kind: str, hook: str, what: str) -> None:
+    """Refuse an operation the target kind's plugin does not implement, naming both."""
+    if not implements(ctx, target_kind, hook):
+        raise NotSupported(
+            f"{what} is not supported: the plugin serving target kind {target_kind!r} "
+            f"does not implement {hook}"
+        )

@@ -4,9 +4,36 @@ Scenarios: ``simulated`` (the simulated fabric plugin, in process),
 ``hyperv`` (scenario S1: a VM on a simulated Hyper-V host, reached by the
 real hyperv plugin over loopback WinRM) and ``vmware`` (scenario S3: a VM on
 a simulated vCenter, reached by the real vmware plugin over loopback HTTP),
-each replicating to the cloud target. A test that needs what its scenario's
-kind does not declare (VMware: planned failover, reverse replication,
-failback) is skipped, saying why (:class:`DeclaredFailover`).
+each replicating to the cloud target, and ``simulated-native`` (the
+simulated fabric's machine protected toward :mod:`fakes.native`'s natively
+replicating target). A test that needs what its scenario's kind does not
+declare (VMware: planned failover, reverse replication, failback) is
+skipped, saying why (:class:`DeclaredFailover`); a test of what only the
+HRL path has skips on a native scenario (``Protected.require_hrl``).
+
+Joining the suite with a native target (S4 Hyper-V Replica / VMM, S5
+InMage): write a scenario ``(root: Path, clock: VirtualClock) ->
+ContextManager[Protected]`` that
+
+- builds the source machine as the suite expects it: named ``web01``, two
+  disks patterned as ``hyperv_vm`` does, one NIC on the source network
+  ``net-prod`` (:data:`SOURCE_NETWORK`), the guest at ``SOURCE_IP``, behind
+  a :class:`~tests.failover.failover_testkit.SourceHandle`;
+- opens a :class:`FailoverLab` with the fabric's and the target's plugins,
+  registers the fabric, registers the native target and sets
+  ``lab.target_id`` to it (the suite maps networks toward ``lab.target_id``),
+  then ``lab.map_network(fabric_id)`` (``net-prod`` -> ``vnet-prod``: the
+  recovery site needs a production network ``vnet-prod`` and an isolated one);
+- sets ``lab.native`` to a :class:`~tests.failover.failover_testkit.NativeSide`
+  (the group id, one replication round recording a point, and the recovered
+  machines' disks on the recovery site, readable and writable);
+- protects the machine with ``provider.native.protect_native`` in the
+  NativeSide's group, and yields ``Protected(lab, source, fabric_id,
+  item_id, fabric_kind)`` after one ``protected.cycle()``.
+
+Then add it to :data:`SCENARIOS` (the whole suite) and to
+:data:`NATIVE_SCENARIOS` (the native family's own tests,
+``test_native_family.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +49,7 @@ import plugins.hyperv.plugin as hyperv_plugin
 import plugins.vmware.plugin as vmware_plugin
 from fakes.clock import VirtualClock
 from fakes.hyperv import HyperVHost, HyperVLab, VirtualMachine, start_winrm_lab
-from fakes.vcenter import EsxHost, VCenter, serve_vcenter
+from fakes.vcenter import EsxHost, MasterTarget, VCenter, serve_master_target, serve_vcenter
 from fakes.vcenter import VirtualMachine as VCenterVm
 from fakes.winrm.server import WinRMServer
 from fakes.workload import write_pattern
@@ -36,6 +63,7 @@ from tests.failover.failover_testkit import (
     Protected,
     simulated_scenario,
 )
+from tests.failover.native_scenario import simulated_native_scenario
 
 #: The source network id the suite's assertions name (the simulated fabric's own).
 SOURCE_NETWORK = "net-prod"
@@ -157,14 +185,15 @@ class VCenterSource:
 
     Cutting the source off is a site outage seen from srp: every vCenter
     call answers 503 until the site is brought back. VMware Tools reports
-    no guest address to srp's discovery, so a failover keeps none.
+    the guest's address (``guest.net``), so a failover keeps it.
     """
 
     vm: VCenterVm
     fabric: VCenterAsFabric
+    master_target: MasterTarget | None = None
     machine_id: str = ""
     name: str = ""
-    ip_address: str = ""
+    ip_address: str = SOURCE_IP
 
     def __post_init__(self) -> None:
         self.machine_id, self.name = self.vm.moid, self.vm.name
@@ -200,6 +229,7 @@ def vcenter_vm(clock: VirtualClock) -> tuple[VCenter, VCenterVm]:
     datacenter.add_network(VMWARE_NETWORK).moid = SOURCE_NETWORK
     host = datacenter.add_host("esx01.lab", datacenter.add_cluster("Prod"))
     vm = vcenter.create_vm("web01", host, disks=DISK_SIZES, networks=(VMWARE_NETWORK,))
+    vm.nics[0].ip_addresses = (SOURCE_IP,)
     for index, disk in enumerate(vm.virtual_disks):
         write_pattern(disk, 0, 64 * KIB, seed=index)
         write_pattern(disk, disk.capacity - 8 * KIB, 8 * KIB, seed=100 + index)
@@ -208,16 +238,27 @@ def vcenter_vm(clock: VirtualClock) -> tuple[VCenter, VCenterVm]:
 
 @contextmanager
 def vmware_scenario(root: Path, clock: VirtualClock) -> Iterator[Protected]:
-    """Scenario S3: web01 on a vCenter over loopback HTTP, mapped, protected, replicated once."""
+    """Scenario S3: web01 on a vCenter over loopback HTTP, mapped, protected, replicated once.
+
+    A master target on premises and a process server named on the cloud side
+    make reverse replication and failback possible.
+    """
     vcenter, vm = vcenter_vm(clock)
     server, _ = serve_vcenter(vcenter)
-    with server, FailoverLab(root, {"vmware": vmware_plugin}, clock) as fl:
+    master_target, master_target_api = serve_master_target(vcenter)
+    with server, master_target, FailoverLab(root, {"vmware": vmware_plugin}, clock) as fl:
         user, password = vcenter.credentials
-        options = {"transport": "http", "retry_wait": "0", "task_poll_interval": "0"}
+        options = {
+            "transport": "http",
+            "retry_wait": "0",
+            "task_poll_interval": "0",
+            "master_target": master_target.address,
+            "failback_process_server": "ps-cloud",
+        }
         fabric_id = fl.register_fabric("vmware", server.address, user, password, options)
         fl.map_network(fabric_id)
         item = fl.protect(fabric_id, vm.moid)
-        source = VCenterSource(vm, VCenterAsFabric(vcenter, vm.host))
+        source = VCenterSource(vm, VCenterAsFabric(vcenter, vm.host), master_target_api.target)
         protected = Protected(fl, source, fabric_id, item.item_id, "vmware")
         protected.cycle()
         yield protected
@@ -228,12 +269,24 @@ SCENARIOS = {
     "simulated": simulated_scenario,
     "hyperv": hyperv_scenario,
     "vmware": vmware_scenario,
+    "simulated-native": simulated_native_scenario,
 }
+#: The scenarios whose target replicates natively: they also run test_native_family.py.
+NATIVE_SCENARIOS = {"simulated-native": simulated_native_scenario}
 
 
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock()
+
+
+@pytest.fixture(params=sorted(NATIVE_SCENARIOS))
+def native(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: VirtualClock
+) -> Iterator[Protected]:
+    with NATIVE_SCENARIOS[request.param](tmp_path, clock) as machine:
+        machine.lab.failover = DeclaredFailover(machine.lab, machine.kind)
+        yield machine
 
 
 @pytest.fixture(params=sorted(SCENARIOS))

@@ -4,7 +4,11 @@ Import as ``tests.failover.failover_testkit``.
 
 The suite is written against :class:`SourceHandle`, not against one fabric's
 fake: a fabric joins the suite by adding a :class:`Scenario` that builds a
-protected machine on its own simulation (the Hyper-V plugin will).
+protected machine on its own simulation (the Hyper-V plugin will). A
+scenario whose target replicates natively also sets ``FailoverLab.native``
+(a :class:`NativeSide`): ``Protected.cycle`` then runs a round of the target
+and refreshes the group, and ``FailoverLab.replica_content`` reads the
+target's recovered machines (see the conftest's docstring).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from provider.model.item import ProtectedItem
 from provider.model.job import Job
 from provider.model.mapping import IpPolicy, NetworkMapping
 from provider.model.recovery import Consistency, RecoveryPoint
+from provider.native import refresh_group
 
 KIB = 1024
 #: Two disks: 256 KiB and 512 KiB (4 and 8 digest blocks of 64 KiB).
@@ -106,6 +111,33 @@ class SimulatedSource:
         return self.machine.power_state
 
 
+class NativeSide(Protocol):
+    """What a native scenario adds: a target that replicates by itself, and its machines.
+
+    A native scenario protects its machine toward a target whose kind
+    declares ``DataPath.NATIVE`` (``provider.native.protect_native``) in the
+    replication group ``group_id``; the suite's cycle then moves the clock
+    on, asks for one replication round, and refreshes the group from the
+    target (``provider.native.refresh_group``).
+    """
+
+    @property
+    def group_id(self) -> str:
+        """The replication group the scenario protected its machine in."""
+
+    def replicate(self) -> None:
+        """One replication round of the target that records a recovery point."""
+
+    def replica_content(self, replica_id: str) -> dict[str, bytes]:
+        """Every disk of a machine the target recovered (replica or test copy), by disk id."""
+
+    def write_replica(self, replica_id: str, disk_id: str, offset: int, data: bytes) -> None:
+        """A guest write on a recovered machine."""
+
+    def holds(self, replica_id: str) -> bool:
+        """True while the recovery site still has the machine (a replica, a test copy)."""
+
+
 class FailoverLab(EngineHarness):
     """The harness with a ticking virtual clock, the failover service and the target's compute."""
 
@@ -115,6 +147,8 @@ class FailoverLab(EngineHarness):
         self.failover = FailoverService(self.ctx)
         self.compute = SimulatedCompute.at(root / "storage-account" / "compute")
         self.compute.add_network("vnet-prod", subnet="10.1.0.0/24")
+        #: Set by a native scenario: its recovered machines are the target's, not the compute's.
+        self.native: NativeSide | None = None
 
     def cycle(
         self, *item_ids: str, consistency: Consistency = Consistency.CRASH, resync_now: bool = False
@@ -135,6 +169,8 @@ class FailoverLab(EngineHarness):
             tx.mappings.put_network(mapping)
 
     def replica_content(self, replica_id: str) -> dict[str, bytes]:
+        if self.native is not None:
+            return self.native.replica_content(replica_id)
         machine = self.compute.find(replica_id)
         assert machine is not None
         return {
@@ -192,8 +228,20 @@ class Protected:
         return self.lab.item(self.item_id)
 
     def cycle(self) -> RecoveryPoint:
-        (point,) = self.lab.cycle(self.item_id).recorded
-        return point
+        """One replication cycle that records a point; the point recorded."""
+        native = self.lab.native
+        if native is None:
+            (point,) = self.lab.cycle(self.item_id).recorded
+            return point
+        self.lab.virtual_clock.advance(30)
+        native.replicate()
+        refresh_group(self.lab.ctx, self.item.target, native.group_id)
+        return self.lab.points(self.item_id)[-1]
+
+    def require_hrl(self, why: str) -> None:
+        """Skip on a native scenario: the test checks what only the HRL path has."""
+        if self.lab.native is not None:
+            pytest.skip(f"the scenario's target replicates natively: {why}")
 
     def first_disk(self) -> str:
         return sorted(self.source.content())[0]

@@ -56,8 +56,9 @@ def alternate_place(protected: Protected) -> AlternatePlace:
     if isinstance(fabric, SimulatedFabric):
         fabric.add_host("hv02")
         return AlternatePlace("hv02", fabric)
-    host = fabric.host
-    assert isinstance(host, HyperVHost), f"no alternate place known for kind {protected.kind}"
+    host = getattr(fabric, "host", None)
+    if not isinstance(host, HyperVHost):
+        pytest.skip(f"kind {protected.kind!r} cannot create a machine at an alternate place")
     return AlternatePlace(host.name, host)
 
 
@@ -87,6 +88,7 @@ def physical(tmp_path: Path, clock: VirtualClock) -> Iterator[Protected]:
 def test_failback_to_an_alternate_host_builds_fills_starts_and_reprotects(
     protected: Protected,
 ) -> None:
+    protected.require_hrl("a native target fails back to the original machine only")
     place = alternate_place(protected)
     replica_id = reverse_protected(protected)
     protected.lab.compute.write_disk(replica_id, protected.first_disk(), 2 * BLOCK, b"\x16" * 300)
@@ -129,6 +131,7 @@ def test_failback_to_an_alternate_host_builds_fills_starts_and_reprotects(
 
 
 def test_a_failed_alternate_failback_restarts_the_replica(protected: Protected) -> None:
+    protected.require_hrl("a native target fails back to the original machine only")
     place = alternate_place(protected)
     replica_id = reverse_protected(protected)
     options = FailoverOptions(alternate_host="nowhere", alternate_name="web01-b")

@@ -50,6 +50,7 @@ def failed_over_and_committed(protected: Protected) -> str:
 
 
 def test_commit_keeps_only_the_failover_point(protected: Protected) -> None:
+    protected.require_hrl("it checks the HRL undo logs (native commit: test_native_family.py)")
     protected.source.write(protected.first_disk(), 0, b"\x10" * 4096)
     middle = protected.cycle()
     protected.source.write(protected.first_disk(), 0, b"\x11" * 4096)
@@ -73,6 +74,7 @@ def test_commit_keeps_only_the_failover_point(protected: Protected) -> None:
 
 
 def test_cancel_removes_the_replica_and_replication_goes_on(protected: Protected) -> None:
+    protected.require_hrl("a native failover has no cancel")
     protected.lab.failover.planned_failover([protected.item_id])
     replica_id = protected.item.replica_id
     job = protected.lab.failover.cancel([protected.item_id])
@@ -89,6 +91,7 @@ def test_cancel_removes_the_replica_and_replication_goes_on(protected: Protected
 
 
 def test_cancel_of_a_committed_failover_is_refused(protected: Protected) -> None:
+    protected.require_hrl("a native failover has no cancel")
     failed_over_and_committed(protected)
     with pytest.raises(FailoverError) as caught:
         protected.lab.failover.cancel([protected.item_id])
@@ -99,6 +102,7 @@ def test_cancel_of_a_committed_failover_is_refused(protected: Protected) -> None
 
 
 def test_reverse_replication_sends_only_the_blocks_that_differ(protected: Protected) -> None:
+    protected.require_hrl("it checks the HRL sync's lines (native reverse: test_native_family.py)")
     disk = protected.first_disk()
     protected.source.write(disk, 3 * BLOCK, b"\x13" * 100)  # never replicated: lost, sent back
     replica_id = failed_over_and_committed(protected)
@@ -119,6 +123,7 @@ def test_reverse_replication_sends_only_the_blocks_that_differ(protected: Protec
 
 
 def test_failback_sends_the_last_differences_and_replication_resumes(protected: Protected) -> None:
+    protected.require_hrl("it checks the HRL sync's lines (native failback: test_native_family.py)")
     disk = protected.first_disk()
     replica_id = failed_over_and_committed(protected)
     protected.lab.failover.reverse_replication([protected.item_id])

@@ -58,6 +58,9 @@ def target_down(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
 
 
 def test_planned_failover_loses_nothing(protected: Protected) -> None:
+    protected.require_hrl(
+        "a native planned failover ends protected in reverse (test_native_family.py)"
+    )
     # Written after the last cycle: only the final cut can carry it.
     protected.source.write(protected.first_disk(), 100_000, b"\x77" * 5000)
     protected.lab.virtual_clock.advance(30)  # the final cut comes later than the last one
@@ -96,6 +99,7 @@ def test_planned_failover_is_refused_where_the_kind_does_not_declare_it(
 def test_a_planned_failover_whose_final_point_fails_starts_the_source_again(
     protected: Protected, target_down: dict[str, bool]
 ) -> None:
+    protected.require_hrl("it fails the HRL final cycle's upload")
     target_down["down"] = True
     job = protected.lab.failover.planned_failover([protected.item_id])
     assert job.state is JobState.FAILED
@@ -111,6 +115,7 @@ def test_a_planned_failover_whose_final_point_fails_starts_the_source_again(
 def test_unplanned_latest_forwards_the_cache_first(
     protected: Protected, target_down: dict[str, bool]
 ) -> None:
+    protected.require_hrl("it holds HRLs in the process server's cache")
     protected.source.write(protected.first_disk(), 0, b"\x42" * 8192)
     target_down["down"] = True
     report = protected.lab.cycle(protected.item_id)
@@ -128,6 +133,7 @@ def test_unplanned_latest_forwards_the_cache_first(
 def test_unplanned_latest_processed_takes_the_recorded_point_only(
     protected: Protected, target_down: dict[str, bool]
 ) -> None:
+    protected.require_hrl("it holds HRLs in the process server's cache")
     recorded = protected.lab.points(protected.item_id)[-1]
     expected = protected.source.content()
     protected.source.write(protected.first_disk(), 0, b"\x42" * 8192)
@@ -144,6 +150,7 @@ def test_unplanned_latest_processed_takes_the_recorded_point_only(
 
 
 def test_unplanned_latest_app_consistent(protected: Protected) -> None:
+    protected.require_hrl("it asks an HRL cycle for an app-consistent cut")
     protected.source.write(protected.first_disk(), 0, b"\x01" * 4096)
     (app,) = protected.lab.cycle(protected.item_id, consistency=Consistency.APP).recorded
     expected = protected.source.content()
@@ -221,6 +228,7 @@ def test_an_item_not_yet_protected_is_refused(protected: Protected) -> None:
 
 
 def test_an_unmapped_network_refuses_before_anything_is_touched(protected: Protected) -> None:
+    protected.require_hrl("it reads the cloud compute's replicas (native: test_native_family.py)")
     with protected.lab.store.unit() as tx:
         tx.mappings.remove_network(protected.fabric_id, "net-prod", protected.lab.target_id)
     with pytest.raises(MappingMissing) as caught:
@@ -256,6 +264,7 @@ def test_a_mapping_to_a_network_the_target_lacks_is_refused(protected: Protected
 def test_ip_settings_are_assigned_as_mapped(
     protected: Protected, policy: IpPolicy, subnet: str, address: str
 ) -> None:
+    protected.require_hrl("IP assignment is the cloud compute's")
     protected.lab.map_network(protected.fabric_id, policy=policy, subnet=subnet)
     protected.lab.failover.unplanned_failover([protected.item_id])
     machine = protected.lab.compute.find(protected.item.replica_id)

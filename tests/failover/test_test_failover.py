@@ -23,6 +23,9 @@ def leases(protected: Protected) -> list[str]:
 def test_a_drill_starts_the_replica_at_the_point_in_the_isolated_network(
     protected: Protected,
 ) -> None:
+    protected.require_hrl(
+        "it reads the cloud compute's drill (native drills: test_native_family.py)"
+    )
     expected = protected.source.content()
     point = protected.lab.points(protected.item_id)[-1]
     job = protected.lab.failover.test_failover([protected.item_id])
@@ -49,6 +52,9 @@ def test_a_drill_starts_the_replica_at_the_point_in_the_isolated_network(
 
 
 def test_replication_goes_on_while_the_drills_view_keeps_its_point(protected: Protected) -> None:
+    protected.require_hrl(
+        "it reads HRL views on the storage account (native: test_native_family.py)"
+    )
     at_point = protected.source.content()
     job = protected.lab.failover.test_failover([protected.item_id])
     (report,) = protected.lab.failover.drill_reports(job.job_id)
@@ -70,6 +76,9 @@ def test_replication_goes_on_while_the_drills_view_keeps_its_point(protected: Pr
 
 
 def test_a_drill_to_a_named_older_point_materialises_that_point(protected: Protected) -> None:
+    protected.require_hrl(
+        "its drill report verifies HRL point digests (native: test_native_family.py)"
+    )
     older_content = protected.source.content()
     older = protected.lab.points(protected.item_id)[-1]
     protected.source.write(protected.first_disk(), 0, b"\x55" * 9000)
@@ -84,6 +93,9 @@ def test_a_drill_to_a_named_older_point_materialises_that_point(protected: Prote
 def test_cleanup_removes_every_artefact_and_a_second_cleanup_is_a_no_op(
     protected: Protected,
 ) -> None:
+    protected.require_hrl(
+        "it checks storage-account leases (native cleanup: test_native_family.py)"
+    )
     job = protected.lab.failover.test_failover([protected.item_id])
     (report,) = protected.lab.failover.drill_reports(job.job_id)
     assert len(leases(protected)) == 2
@@ -104,6 +116,7 @@ def test_cleanup_removes_every_artefact_and_a_second_cleanup_is_a_no_op(
 
 
 def test_a_failed_cleanup_says_what_is_left_and_can_be_retried(protected: Protected) -> None:
+    protected.require_hrl("it uses the cloud compute's faults (native: test_native_family.py)")
     job = protected.lab.failover.test_failover([protected.item_id])
     (report,) = protected.lab.failover.drill_reports(job.job_id)
     protected.lab.compute.faults.undeletable.add(report.replica_id)
@@ -137,6 +150,9 @@ def test_a_second_drill_on_the_same_machine_is_refused_before_any_job(protected:
 
 
 def test_the_drill_report_is_kept_in_the_job(protected: Protected) -> None:
+    protected.require_hrl(
+        "its report names the cloud compute's isolated network (native: test_native_family.py)"
+    )
     job = protected.lab.failover.test_failover([protected.item_id])
     (task,) = protected.lab.failover.jobs.get(job.job_id).tasks
     line = task.output.splitlines()[-1]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from provider.contracts.declarations import FailoverMode
 from provider.errors import AlreadyExists, NotSupported, RecoveryPointUnavailable
 from provider.failover import FailoverOptions, PointChoice, PointSpec
 from provider.model.job import JobState
@@ -107,7 +108,8 @@ def test_unplanned_group_failover_lands_both_machines_on_one_named_common_point(
     nl.lab.cx.replicate()
     refresh_group(nl.harness.ctx, nl.target_id, "s5-group")
     (web_point,) = nl.harness.points(web_id)
-    options = FailoverOptions(PointSpec.named(web_point.point_id))
+    # These tests are about points: NIC placement is the S5 scenario's (tests/scenarios).
+    options = FailoverOptions(PointSpec.named(web_point.point_id), allow_unmapped=True)
 
     job = nl.failover.unplanned_failover([web_id, db_id], options)
 
@@ -126,7 +128,7 @@ def test_seed_rule_unplanned_failover_leaves_the_machines_unprotected(nl: Native
     nl.lab.cx.issue_tag("s5-group", "sys-1", "System")
     nl.lab.cx.replicate()
     refresh_group(nl.harness.ctx, nl.target_id, "s5-group")
-    options = FailoverOptions(PointSpec())
+    options = FailoverOptions(PointSpec(), allow_unmapped=True)
     nl.failover.unplanned_failover([web_id, db_id], options)
     # The target replicates them no more, and a refresh does not bring them back.
     assert nl.lab.cx.plans == {}
@@ -160,9 +162,11 @@ def test_seed_rule_planned_failover_of_inmage_machines_is_refused(nl: NativeLab)
     refresh_group(nl.harness.ctx, nl.target_id, "s5-group")
     with pytest.raises(NotSupported) as caught:
         nl.failover.planned_failover([web_id])
+    declared = nl.harness.plugins.fabric_kind("inmage").capabilities.failover_modes
+    assert FailoverMode.PLANNED not in declared
     assert caught.value.message == (
         f"planned failover of web01 ({web_id}) is not supported: inmage machines to a "
-        "inmage-site target declare unplanned, failback"
+        f"inmage-site target declare {', '.join(m.value for m in declared)}"
     )
     assert nl.harness.item(web_id).state is _R.PROTECTED
 

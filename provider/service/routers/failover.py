@@ -20,7 +20,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from provider.contracts.declarations import FailoverMode
 from provider.engine.context import EngineContext
 from provider.errors import NotFound, ValidationError
 from provider.failover import DrillReport, FailoverOptions, JobKind
@@ -31,7 +30,7 @@ from provider.failover.failback import check_failback
 from provider.failover.handlers import OPERATIONS, operation_for
 from provider.failover.planned import check_planned
 from provider.failover.reverse import check_reverse
-from provider.failover.rules import require_mode
+from provider.failover.service import check_native_item
 from provider.failover.subject import load_subject
 from provider.failover.testfailover import check_test_failover
 from provider.failover.unplanned import check_unplanned
@@ -41,7 +40,6 @@ from provider.jobs.service import JobService
 from provider.jobs.signals import WaitForOperator
 from provider.model.item import ProtectedItem
 from provider.model.job import Job, Task
-from provider.native.failover import check_native_failover
 from provider.native.kinds import is_native_item
 from provider.service.context import ServiceContext
 from provider.service.failover_schemas import (
@@ -161,13 +159,8 @@ def check_item(ctx: EngineContext, kind: JobKind, item_id: str, options: Failove
     """One machine's check; a native item's against its target's terms (as FailoverService)."""
     if not is_native_item(ctx, item_id):
         CHECKS[kind](ctx, item_id, options)
-    elif kind is JobKind.UNPLANNED:
-        check_native_failover(ctx, item_id, options, FailoverMode.UNPLANNED)
-    elif kind is JobKind.PLANNED:
-        require_mode(load_subject(ctx, item_id), FailoverMode.PLANNED)
-        operation_for(ctx, kind, item_id)
     else:
-        operation_for(ctx, kind, item_id)  # NotSupported for what the native path lacks
+        check_native_item(ctx, kind, item_id, options)
 
 
 def select_items(tx: Unit, body: ItemsBody) -> list[ProtectedItem]:

@@ -1,0 +1,263 @@
+"""The failover family on natively replicating targets, byte for byte, through the service.
+
+Runs on every scenario of ``NATIVE_SCENARIOS`` (see the conftest): the
+target replicates by itself; the core keeps the items, their states and
+points, and drives test failover, cleanup, unplanned and planned failover,
+commit, reverse replication and failback through the ``srp_native_*`` hooks.
+Checks that need the simulated target's own switches skip on the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from provider.errors import InvalidTransition, MappingMissing
+from provider.failover import FailoverOptions, PointChoice, PointSpec
+from provider.model.item import Direction
+from provider.model.job import JobState
+from provider.model.states import ReplicationState
+from tests.failover.failover_testkit import NativeSide, Protected
+from tests.failover.native_scenario import SimulatedNativeSide
+
+_R = ReplicationState
+LATEST_PROCESSED = FailoverOptions(PointSpec(PointChoice.LATEST_PROCESSED))
+
+
+def side(protected: Protected) -> NativeSide:
+    assert protected.lab.native is not None
+    return protected.lab.native
+
+
+def simulated(protected: Protected) -> SimulatedNativeSide:
+    found = protected.lab.native
+    if not isinstance(found, SimulatedNativeSide):
+        pytest.skip(f"scenario {protected.kind!r}: the check needs the simulated target's switches")
+    return found
+
+
+def digests(content: dict[str, bytes]) -> list[tuple[str, str]]:
+    return [(disk, hashlib.sha256(data).hexdigest()) for disk, data in sorted(content.items())]
+
+
+def drilled(protected: Protected) -> str:
+    job = protected.lab.failover.test_failover([protected.item_id])
+    assert (job.state, job.error) == (JobState.SUCCEEDED, "")
+    return protected.item.test_replica_id
+
+
+def test_a_native_drill_starts_a_copy_at_the_point_in_the_isolated_network(
+    native: Protected,
+) -> None:
+    expected = native.source.content()
+    job = native.lab.failover.test_failover([native.item_id])
+    assert (job.state, job.error) == (JobState.SUCCEEDED, "")
+    (report,) = native.lab.failover.drill_reports(job.job_id)
+    item = native.item
+    assert (item.state, item.test_replica_id) == (_R.TEST_FAILOVER, report.replica_id)
+    # "latest" is the newest data the target holds, which is no recorded point of the vault.
+    assert (report.point_id, report.network_ids) == ("", ("vnet-test",))
+    assert native.lab.replica_content(report.replica_id) == expected
+    # srp holds no source digest of a native point: the report gives the target's, unverified.
+    assert [(d.disk_id, d.replica_digest) for d in report.disks] == digests(expected)
+    assert [d.source_digest for d in report.disks] == ["", ""] and not report.verified
+
+
+def test_replication_goes_on_while_the_native_copy_keeps_its_point(native: Protected) -> None:
+    at_point = native.source.content()
+    copy_id = drilled(native)
+    disk = native.first_disk()
+    native.source.write(disk, 4096, b"\xaa" * 70_000)
+    side(native).write_replica(copy_id, disk, 0, b"drill scratch")
+    before = len(native.lab.points(native.item_id))
+    native.cycle()
+    assert native.item.state is _R.TEST_FAILOVER
+    assert len(native.lab.points(native.item_id)) == before + 1
+    seen = native.lab.replica_content(copy_id)
+    assert seen[disk] == b"drill scratch" + at_point[disk][13:]
+    assert all(seen[d] == at_point[d] for d in at_point if d != disk)
+
+
+def test_a_native_drill_to_a_named_older_point_materialises_that_point(native: Protected) -> None:
+    older_content = native.source.content()
+    older = native.lab.points(native.item_id)[-1]
+    native.source.write(native.first_disk(), 0, b"\x55" * 9000)
+    native.cycle()
+    job = native.lab.failover.test_failover(
+        [native.item_id], FailoverOptions(PointSpec.named(older.point_id))
+    )
+    (report,) = native.lab.failover.drill_reports(job.job_id)
+    assert report.point_id == older.point_id
+    assert native.lab.replica_content(report.replica_id) == older_content
+
+
+def test_native_cleanup_removes_the_copy_and_a_second_cleanup_is_a_no_op(
+    native: Protected,
+) -> None:
+    copy_id = drilled(native)
+    cleanup = native.lab.failover.cleanup_test_failover([native.item_id])
+    assert (cleanup.state, cleanup.error) == (JobState.SUCCEEDED, "")
+    assert not side(native).holds(copy_id)
+    item = native.item
+    assert (item.state, item.test_replica_id) == (_R.PROTECTED, "")
+    assert f"removed machine web01-test ({copy_id})" in cleanup.tasks[0].output.splitlines()
+    again = native.lab.failover.cleanup_test_failover([native.item_id])
+    assert again.tasks[0].output == f"web01 ({native.item_id}) has no test failover to clean up\n"
+    native.cycle()
+    assert native.item.state is _R.PROTECTED
+
+
+def test_a_failed_native_cleanup_says_what_is_left_and_can_be_retried(native: Protected) -> None:
+    site = simulated(native).site
+    copy_id = drilled(native)
+    site.undeletable.add(copy_id)
+    failed = native.lab.failover.cleanup_test_failover([native.item_id])
+    assert failed.state is JobState.FAILED
+    assert failed.error == (
+        f"task test failover cleanup of web01 failed: cleanup of the test failover of web01 "
+        f"({native.item_id}) is incomplete; left: machine web01-test ({copy_id}): the site "
+        "refused to delete it (fix the cause and run the cleanup again)"
+    )
+    assert native.item.state is _R.TEST_FAILOVER and side(native).holds(copy_id)
+    site.undeletable.clear()
+    assert native.lab.failover.cleanup_test_failover([native.item_id]).state is JobState.SUCCEEDED
+    assert not side(native).holds(copy_id)
+
+
+def failed_over_and_committed(native: Protected) -> str:
+    native.source.set_reachable(False)
+    job = native.lab.failover.unplanned_failover([native.item_id], LATEST_PROCESSED)
+    assert (job.state, job.error) == (JobState.SUCCEEDED, "")
+    assert native.lab.failover.commit([native.item_id]).state is JobState.SUCCEEDED
+    native.source.set_reachable(True)
+    return native.item.replica_id
+
+
+def test_unplanned_failover_lands_on_the_point_and_leaves_the_machine_unprotected(
+    native: Protected,
+) -> None:
+    native.source.write(native.first_disk(), 0, b"\x10" * 4096)
+    point = native.cycle()
+    expected = native.source.content()
+    native.source.write(native.first_disk(), 0, b"\x11" * 4096)  # never shipped: lost
+    native.source.set_reachable(False)
+    job = native.lab.failover.unplanned_failover([native.item_id], LATEST_PROCESSED)
+    assert (job.state, job.error) == (JobState.SUCCEEDED, "")
+    item = native.item
+    assert (item.state, item.failover_point_id) == (_R.FAILED_OVER, point.point_id)
+    assert native.lab.replica_content(item.replica_id) == expected
+    assert native.lab.failover.commit([native.item_id]).state is JobState.SUCCEEDED
+    assert [p.point_id for p in native.lab.points(native.item_id)] == [point.point_id]
+    assert native.item.state is _R.COMMITTED
+
+
+def test_reverse_sends_the_replicas_differences_home_and_failback_brings_every_change(
+    native: Protected,
+) -> None:
+    disk = native.first_disk()
+    native.source.write(disk, 3 * 4096, b"\x13" * 100)  # never replicated: overwritten by reverse
+    replica_id = failed_over_and_committed(native)
+    side(native).write_replica(replica_id, disk, 5, b"\x14" * 10)
+    job = native.lab.failover.reverse_replication([native.item_id])
+    assert (job.state, job.error) == (JobState.SUCCEEDED, "")
+    item = native.item
+    assert (item.state, item.direction, item.replica_id) == (
+        _R.PROTECTED,
+        Direction.REVERSE,
+        replica_id,
+    )
+    assert native.source.content() == native.lab.replica_content(replica_id)
+    assert native.source.power_state == "off"
+    side(native).write_replica(replica_id, disk, 2 * 4096, b"\x16" * 300)
+    native.cycle()
+    final = native.lab.replica_content(replica_id)
+    back = native.lab.failover.failback([native.item_id])
+    assert (back.state, back.error) == (JobState.SUCCEEDED, "")
+    assert native.source.content() == final and native.source.power_state == "running"
+    assert not side(native).holds(replica_id)
+    item = native.item
+    assert (item.state, item.direction, item.replica_id) == (_R.PROTECTED, Direction.FORWARD, "")
+    assert native.lab.points(native.item_id) == []
+    native.source.write(disk, 0, b"\x17" * 4096)
+    point = native.cycle()
+    assert point.item_id == native.item_id and native.item.last_point_at == point.created_at
+
+
+def test_reverse_sends_only_the_blocks_that_differ(native: Protected) -> None:
+    sim = simulated(native)
+    disk = native.first_disk()
+    replica_id = failed_over_and_committed(native)
+    sim.write_replica(replica_id, disk, 0, b"\x14" * 10)
+    sim.write_replica(replica_id, disk, 4096 + 5, b"\x15" * 10)
+    native.lab.failover.reverse_replication([native.item_id])
+    (machine,) = sim.site.groups[sim.group_id].machines.values()
+    assert machine.blocks_sent == 2
+
+
+def test_planned_native_failover_loses_nothing_and_replicates_back(native: Protected) -> None:
+    native.source.write(native.first_disk(), 100_000, b"\x77" * 5000)  # after the last round
+    native.lab.virtual_clock.advance(30)
+    job = native.lab.failover.planned_failover([native.item_id])
+    assert (job.state, job.error) == (JobState.SUCCEEDED, "")
+    assert native.source.power_state == "off"
+    item = native.item
+    assert (item.state, item.direction, item.failover_mode) == (
+        _R.PROTECTED,
+        Direction.REVERSE,
+        "planned",
+    )
+    assert native.lab.replica_content(item.replica_id) == native.source.content()
+    assert native.lab.points(native.item_id) == []
+    side(native).write_replica(item.replica_id, native.first_disk(), 0, b"\x18" * 4096)
+    final = native.lab.replica_content(item.replica_id)
+    assert native.lab.failover.failback([native.item_id]).state is JobState.SUCCEEDED
+    assert native.source.content() == final and native.source.power_state == "running"
+    assert (native.item.direction, native.item.failover_mode) == (Direction.FORWARD, "")
+
+
+def test_an_unmapped_network_refuses_a_native_failover_before_anything_changes(
+    native: Protected,
+) -> None:
+    with native.lab.store.unit() as tx:
+        tx.mappings.remove_network(native.fabric_id, "net-prod", native.lab.target_id)
+    with pytest.raises(MappingMissing) as caught:
+        native.lab.failover.unplanned_failover([native.item_id])
+    assert str(caught.value) == (
+        f"web01 ({native.item_id}): NIC {native.source.nic_id} on network "
+        f"'net-prod' has no mapping to target '{native.lab.target_id}'; nothing was changed "
+        "(map the network, or override to fail over without those NICs)"
+    )
+    assert native.item.state is _R.PROTECTED and native.item.replica_id == ""
+    override = FailoverOptions(allow_unmapped=True)
+    assert native.lab.failover.unplanned_failover([native.item_id], override).state is (
+        JobState.SUCCEEDED
+    )
+    assert native.lab.replica_content(native.item.replica_id) == native.source.content()
+
+
+def test_the_recovered_nic_lands_on_the_mapped_network(native: Protected) -> None:
+    sim = simulated(native)
+    native.lab.failover.unplanned_failover([native.item_id])
+    replica = sim.site.replicas[native.item.replica_id]
+    assert replica.nics == ((native.source.nic_id, "vnet-prod"),)
+
+
+def test_the_override_leaves_the_unmapped_nic_off_the_network(native: Protected) -> None:
+    sim = simulated(native)
+    with native.lab.store.unit() as tx:
+        tx.mappings.remove_network(native.fabric_id, "net-prod", native.lab.target_id)
+    native.lab.failover.unplanned_failover([native.item_id], FailoverOptions(allow_unmapped=True))
+    assert sim.site.replicas[native.item.replica_id].nics == ()
+
+
+def test_reverse_before_commit_is_refused_before_any_job(native: Protected) -> None:
+    native.lab.failover.unplanned_failover([native.item_id])
+    jobs = native.lab.failover.jobs.list()
+    with pytest.raises(InvalidTransition) as caught:
+        native.lab.failover.reverse_replication([native.item_id])
+    assert str(caught.value) == (
+        f"web01 ({native.item_id}): cannot go from 'failed_over' to 'reverse_replication'; "
+        "allowed from 'failed_over': committed, protected"
+    )
+    assert native.lab.failover.jobs.list() == jobs

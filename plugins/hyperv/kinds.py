@@ -85,11 +85,42 @@ HYPERV = FabricKind(
     default_port=5985,
 )
 
+#: What only the replica side needs: how to reach the replica server and replicate to it.
+REPLICA_PARAMETERS = (
+    ConnectionParameter("username", _TEXT, description="WinRM user on the replica server"),
+    ConnectionParameter(
+        "group_book",
+        _TEXT,
+        description=(
+            "file where the target remembers its groups (primary host, VMs, direction); "
+            "without it they live only as long as the process"
+        ),
+    ),
+    ConnectionParameter(
+        "frequency_sec",
+        _CHOICE,
+        default="300",
+        choices=tuple(str(f) for f in COPY_FREQUENCIES),
+        description="Hyper-V Replica's copy frequency (s) when protection names none",
+    ),
+    ConnectionParameter(
+        "reverse_storage_path",
+        _TEXT,
+        default="D:\\Hyper-V Replica",
+        description="where the original host stores replicas once replication is reversed",
+    ),
+)
+
 HYPERV_REPLICA = TargetKind(
     kind="hyperv-replica",
     title="Secondary Hyper-V site (Hyper-V Replica)",
     data_path=DataPath.NATIVE,
-    parameters=PARAMETERS,
-    # What the native path does today: unplanned and planned failover.
-    failover_modes=(FailoverMode.UNPLANNED, FailoverMode.PLANNED),
+    parameters=PARAMETERS + REPLICA_PARAMETERS,
+    # Every mode: test failover (-AsTest), planned, unplanned, failback (see native.py).
+    failover_modes=(
+        FailoverMode.TEST,
+        FailoverMode.PLANNED,
+        FailoverMode.UNPLANNED,
+        FailoverMode.FAILBACK,
+    ),
 )

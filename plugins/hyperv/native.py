@@ -32,13 +32,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from plugins.hyperv import scripts
+from plugins.hyperv import scripts, sync
 from plugins.hyperv.client import ClientPool, HyperVClient
-from plugins.hyperv.records import Row, rows
+from plugins.hyperv.records import Row, one_row, rows
 from plugins.hyperv.replica import HyperVReplica, ReplicationStatus, Side
 from plugins.hyperv.scripts import ReplicationSettings
+from provider.blockdigest import DIGEST_BLOCK_SIZE, disk_digest
 from provider.contracts.connection import FabricConnection, TargetConnection
 from provider.contracts.declarations import FailoverMode
+from provider.contracts.failover import CleanupResult, ReplicaDisk
 from provider.contracts.native import (
     Accuracy,
     NativeFailover,
@@ -50,7 +52,15 @@ from provider.contracts.native import (
     NativeRecovered,
     PointChoice,
 )
-from provider.errors import NotFound, RecoveryPointUnavailable, ValidationError
+from provider.contracts.replica import CutRequest
+from provider.errors import (
+    FailoverError,
+    MappingMissing,
+    NotFound,
+    RecoveryPointUnavailable,
+    ValidationError,
+)
+from provider.model.inventory import Machine
 from provider.model.recovery import Consistency
 from provider.model.states import Health, ReplicationState
 
@@ -78,8 +88,18 @@ class GroupRecord:
     primary_address: str
     primary_username: str
     machines: tuple[tuple[str, str], ...]  # (machine id, VM name)
-    #: After a planned failover the roles swap: the primary host holds the replicas.
+    #: After a planned failover (or reverse) the roles swap: the primary host holds the replicas.
     reversed: bool = False
+    #: (machine id, source network id) per NIC, in the VM's adapter order ('' not connected).
+    nics: tuple[tuple[str, str], ...] = ()
+    #: (machine id, source disk id) per disk, in the VM's drive order.
+    disks: tuple[tuple[str, str], ...] = ()
+
+    def networks_of(self, machine_id: str) -> list[str]:
+        return [network for known, network in self.nics if known == machine_id]
+
+    def disks_of(self, machine_id: str) -> list[str]:
+        return [disk for known, disk in self.disks if known == machine_id]
 
     def vm_name(self, group_id: str, machine_id: str) -> str:
         for known, name in self.machines:
@@ -121,9 +141,13 @@ class GroupBook:
             return
         stored = json.loads(path.read_text(encoding="utf-8"))
         for group_id, raw in stored.items():
-            machines = tuple((str(m), str(n)) for m, n in raw["machines"])
             record = GroupRecord(
-                raw["primary_address"], raw["primary_username"], machines, raw["reversed"]
+                raw["primary_address"],
+                raw["primary_username"],
+                _pairs(raw["machines"]),
+                raw["reversed"],
+                _pairs(raw.get("nics", [])),
+                _pairs(raw.get("disks", [])),
             )
             self._groups[(target.target_id, group_id)] = record
 
@@ -138,10 +162,16 @@ class GroupBook:
                 "primary_username": r.primary_username,
                 "machines": [list(m) for m in r.machines],
                 "reversed": r.reversed,
+                "nics": [list(n) for n in r.nics],
+                "disks": [list(d) for d in r.disks],
             }
             for group, r in mine.items()
         }
         path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+
+
+def _pairs(raw: list[list[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(first), str(second)) for first, second in raw)
 
 
 def _book_path(target: TargetConnection) -> Path | None:
@@ -201,7 +231,9 @@ def _record(target: TargetConnection, request: NativeProtection) -> GroupRecord:
         )
     username = request.option("primary_username") or target.option("username")
     machines = tuple((m.machine_id, m.name) for m in request.machines)
-    return GroupRecord(address, username, machines)
+    nics = tuple((m.machine_id, nic.network_id) for m in request.machines for nic in m.nics)
+    disks = tuple((m.machine_id, disk.disk_id) for m in request.machines for disk in m.disks)
+    return GroupRecord(address, username, machines, nics=nics, disks=disks)
 
 
 def _settings(
@@ -296,22 +328,107 @@ def _latest_point(machine_id: str, status: ReplicationStatus) -> NativePoint | N
     )
 
 
-# -- failover and the rest ----------------------------------------------------------------
+# -- NIC placement --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Landing:
+    """Where each recovered VM's NICs go: per VM name, one switch name per adapter ('' none)."""
+
+    switches: dict[str, list[str]]
+
+
+def plan_nics(landing: HyperVClient, record: GroupRecord, request: NativeFailover) -> Landing:
+    """Resolve every NIC's network through ``request.networks`` on the landing host, first.
+
+    Every connected NIC's source network must be mapped (else
+    ``MappingMissing``, unless the option ``allow_unmapped`` is ``yes``:
+    those NICs stay disconnected) to a switch the landing host has (else
+    ``FailoverError`` naming it). Nothing is changed before this returns.
+    """
+    switches = switch_names(landing)
+    allow = request.option("allow_unmapped") in ("yes", "true")
+    chosen: dict[str, list[str]] = {}
+    for machine_id in request.machine_ids:
+        name = record.vm_name(request.group_id, machine_id)
+        networks = record.networks_of(machine_id)
+        chosen[name] = [_switch(landing, switches, request, name, n, allow) for n in networks]
+    return Landing(chosen)
+
+
+def switch_names(client: HyperVClient) -> dict[str, str]:
+    """The host's switches by id (lower case) -> name."""
+    script = scripts.get_switches()
+    found = rows(client.query(script), f"{client.host}: {script.command}")
+    return {row.text("Id").lower(): row.text("Name") for row in found}
+
+
+def _switch(
+    landing: HyperVClient,
+    switches: dict[str, str],
+    request: NativeFailover,
+    vm_name: str,
+    network: str,
+    allow_unmapped: bool,
+) -> str:
+    if not network:
+        return ""
+    mapped = request.network_for(network)
+    if not mapped:
+        if allow_unmapped:
+            return ""
+        raise MappingMissing(
+            f"{vm_name}: NIC network {network!r} has no mapping on the recovery site; "
+            "nothing was changed",
+            hint="map the network, or override to leave that NIC disconnected",
+        )
+    if mapped.lower() not in switches:
+        raise FailoverError(
+            f"{vm_name}: network {network!r} is mapped to {mapped!r}, which {landing.host} "
+            f"does not have; nothing was changed"
+        )
+    return switches[mapped.lower()]
+
+
+def place_nics(client: HyperVClient, vm_name: str, switches: Sequence[str]) -> None:
+    """Connect the VM's adapters, in order, to the planned switches (Connect-VMNetworkAdapter)."""
+    script = scripts.get_adapters(vm_name)
+    adapters = rows(client.query(script), f"{client.host}: {script.command}")
+    placements = [
+        (adapter.text("Id"), switch)
+        for adapter, switch in zip(adapters, switches, strict=False)
+        if switch
+    ]
+    if placements:
+        client.act(scripts.connect_adapters(vm_name, placements))
+
+
+# -- failover -------------------------------------------------------------------------------
 
 
 def failover(
     sides: NativeSides, target: TargetConnection, request: NativeFailover
 ) -> NativeFailoverResult:
-    """Fail each VM over on the replica server (planned: source first, then reversed)."""
+    """Fail each VM over: unplanned on the replica server, planned or failback without loss."""
     record = sides.book.get(target, request.group_id)
     pair = sides.pair(target, record)
     names = [record.vm_name(request.group_id, m) for m in request.machine_ids]
-    if request.mode is FailoverMode.PLANNED:
-        chosen = [_planned(pair, target, name) for name in names]
+    if request.mode is FailoverMode.FAILBACK and not record.reversed:
+        raise FailoverError(
+            f"group {request.group_id!r} does not replicate in reverse: fail back after a "
+            "planned failover or a reverse"
+        )
+    landing = plan_nics(pair.replica, record, request)
+    if request.mode in (FailoverMode.PLANNED, FailoverMode.FAILBACK):
+        complete = request.mode is FailoverMode.FAILBACK
+        chosen = [_planned(pair, target, name, landing, complete) for name in names]
         sides.book.put(target, request.group_id, replace(record, reversed=not record.reversed))
     else:
         checked = [_checked_point(pair, request, name) for name in names]
-        chosen = [_unplanned(pair, name, point) for name, point in zip(names, checked, strict=True)]
+        chosen = [
+            _unplanned(pair, name, point, landing)
+            for name, point in zip(names, checked, strict=True)
+        ]
     recovered = tuple(
         NativeRecovered(machine_id, machine_id, point_name, at, ())
         for machine_id, (point_name, at) in zip(request.machine_ids, chosen, strict=True)
@@ -319,30 +436,51 @@ def failover(
     return NativeFailoverResult(request.group_id, recovered)
 
 
-def _unplanned(pair: HyperVReplica, vm_name: str, point: tuple[str, float]) -> tuple[str, float]:
+def _unplanned(
+    pair: HyperVReplica, vm_name: str, point: tuple[str, float], landing: Landing
+) -> tuple[str, float]:
     # Completing at once is the native failover's commit: Hyper-V discards the other
     # points and replicates the VM no more (the seed's rule for an unplanned failover).
     pair.unplanned_failover(vm_name)
     pair.complete(vm_name)
+    place_nics(pair.replica, vm_name, landing.switches.get(vm_name, []))
     pair.start_vm(vm_name, Side.REPLICA)
     return point
 
 
-def _planned(pair: HyperVReplica, target: TargetConnection, vm_name: str) -> tuple[str, float]:
+def _planned(
+    pair: HyperVReplica,
+    target: TargetConnection,
+    vm_name: str,
+    landing: Landing,
+    complete: bool,
+) -> tuple[str, float]:
     """Shut the source down, send its last changes, fail over, replicate back, start.
 
     No data is lost: the point is the source's last state. Replicating back
     needs the old primary to accept replicas, into the target's
-    ``reverse_storage_path``.
+    ``reverse_storage_path`` when it does not already. Failback (the same
+    with the roles swapped) also completes the failover on the original
+    host before reversing, so the recovery site's points are discarded.
     """
     status = pair.planned_failover(vm_name)
     if status.last_replication is None:
         raise RecoveryPointUnavailable(f"{vm_name}: the replica holds no recovery point yet")
-    storage = target.option("reverse_storage_path", DEFAULT_REVERSE_STORAGE)
-    pair.reversed().configure_replica_server(storage)
+    if complete:
+        pair.complete(vm_name)
+    accept_replicas(pair.primary, target.option("reverse_storage_path", DEFAULT_REVERSE_STORAGE))
     pair.reverse(vm_name)
+    place_nics(pair.replica, vm_name, landing.switches.get(vm_name, []))
     pair.start_vm(vm_name, Side.REPLICA)
     return latest_point_name(vm_name, status.last_replication), status.last_replication
+
+
+def accept_replicas(client: HyperVClient, storage: str) -> None:
+    """Make the host a Replica server unless it already is (its own storage then stays)."""
+    script = scripts.get_replication_server()
+    current = one_row(client.query(script), f"{client.host}: {script.command}")
+    if current.data.get("ReplicationEnabled") is not True:
+        HyperVReplica(client, client).configure_replica_server(storage)
 
 
 def _checked_point(pair: HyperVReplica, request: NativeFailover, vm_name: str) -> tuple[str, float]:
@@ -360,6 +498,147 @@ def _checked_point(pair: HyperVReplica, request: NativeFailover, vm_name: str) -
             f"({latest!r}), not to {request.point_name!r}"
         )
     return latest, status.last_replication
+
+
+# -- test failover and cleanup ---------------------------------------------------------------
+
+
+def test_failover(
+    sides: NativeSides, target: TargetConnection, request: NativeFailover
+) -> NativeFailoverResult:
+    """Start-VMFailover -AsTest on the replica server; the test VMs join the isolated network."""
+    record = sides.book.get(target, request.group_id)
+    pair = sides.pair(target, record)
+    names = [record.vm_name(request.group_id, m) for m in request.machine_ids]
+    points = [_checked_point(pair, request, name) for name in names]
+    isolated = _isolated_switch(pair.replica, request.option("network"))
+    recovered = tuple(
+        _test_copy(pair, record, machine_id, name, point, isolated)
+        for machine_id, name, point in zip(request.machine_ids, names, points, strict=True)
+    )
+    return NativeFailoverResult(request.group_id, recovered)
+
+
+def _isolated_switch(client: HyperVClient, network: str) -> str:
+    """The switch name of the isolated network (an id or a name); '' leaves NICs disconnected."""
+    if not network:
+        return ""
+    switches = switch_names(client)
+    by_name = {name.lower(): name for name in switches.values()}
+    found = switches.get(network.lower()) or by_name.get(network.lower())
+    if found is None:
+        raise FailoverError(
+            f"{client.host} has no switch {network!r} for the test failover's isolated network; "
+            "nothing was changed"
+        )
+    return found
+
+
+def _test_copy(
+    pair: HyperVReplica,
+    record: GroupRecord,
+    machine_id: str,
+    vm_name: str,
+    point: tuple[str, float],
+    isolated: str,
+) -> NativeRecovered:
+    status = pair.test_failover(vm_name)
+    test_name = status.test_vm_name
+    if isolated:
+        pair.replica.act(scripts.connect_all_adapters(test_name, isolated))
+    vm = one_row(pair.replica.query(scripts.get_vm(test_name)), f"{pair.replica.host}: Get-VM")
+    test_id = vm.text("Id").lower()
+    disks = vm_digests(pair.replica, test_id, test_name, record.disks_of(machine_id))
+    return NativeRecovered(machine_id, test_id, point[0], point[1], disks)
+
+
+def vm_digests(
+    client: HyperVClient, vm_id: str, vm_name: str, source_disks: Sequence[str]
+) -> tuple[ReplicaDisk, ...]:
+    """The disk digest of every disk of a VM that is off, read through the SrpAgent.
+
+    Each disk is reported under the source disk id at the same position
+    (``location`` is the VM's own disk id), so the core compares it with the
+    source's digest.
+    """
+    machine = Machine(vm_id, vm_name, "native-test", ())
+    sync.enable_tracking(client, machine)
+    cut = sync.capture_cut(client, CutRequest(f"digest-{vm_id}", (machine,), ()))
+    try:
+        return tuple(
+            ReplicaDisk(
+                source_disks[index] if index < len(source_disks) else changes.disk_id,
+                disk_digest(
+                    b.digest
+                    for b in sync.block_digests(
+                        client, cut, vm_id, changes.disk_id, DIGEST_BLOCK_SIZE
+                    )
+                ),
+                changes.disk_id,
+            )
+            for index, changes in enumerate(cut.disks)
+        )
+    finally:
+        sync.release_cut(client, cut, confirmed=False)
+        sync.disable_tracking(client, machine)
+
+
+def cleanup_test(
+    sides: NativeSides, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> CleanupResult:
+    """Stop-VMFailover on each replica VM that has a test VM; a second call removes nothing."""
+    record = sides.book.get(target, group_id)
+    pair = sides.pair(target, record)
+    wanted = machine_ids or [m for m, _ in record.machines]
+    removed: list[str] = []
+    for machine_id in wanted:
+        name = record.vm_name(group_id, machine_id)
+        test_name = pair.status(name, Side.REPLICA).test_vm_name
+        if test_name:
+            pair.cleanup_test_failover(name)
+            removed.append(test_name)
+    return CleanupResult(removed=tuple(removed))
+
+
+# -- reverse ----------------------------------------------------------------------------------
+
+
+def reverse(
+    sides: NativeSides, target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> NativeGroupState:
+    """After an unplanned failover: replicate the recovered VMs back to the original host.
+
+    The original VMs (stale, possibly started again when their host came
+    back) are turned off, the original host accepts replicas, ``Set-VM
+    Replication -Reverse`` runs on the recovery side and the initial
+    replication that follows compares both sides and sends only the blocks
+    that differ. The group's record goes reversed.
+    """
+    record = sides.book.get(target, group_id)
+    if record.reversed:
+        raise FailoverError(f"group {group_id!r} already replicates in reverse")
+    pair = sides.pair(target, record)
+    wanted = list(machine_ids) or [m for m, _ in record.machines]
+    names = [record.vm_name(group_id, m) for m in wanted]
+    for name in names:
+        _require_failed_over(pair, group_id, name)
+    accept_replicas(pair.primary, target.option("reverse_storage_path", DEFAULT_REVERSE_STORAGE))
+    back = pair.reversed()
+    for name in names:
+        pair.turn_off(name, Side.PRIMARY)
+        pair.reverse(name)
+        back.start_initial_replication(name)
+    sides.book.put(target, group_id, replace(record, reversed=True))
+    return state(sides, target, group_id)
+
+
+def _require_failed_over(pair: HyperVReplica, group_id: str, vm_name: str) -> None:
+    status = pair.status(vm_name, Side.REPLICA)
+    if status.state not in ("FailedOver", "FailedOverWaitingCompletion"):
+        raise FailoverError(
+            f"group {group_id!r}: {vm_name} is {status.state} on the replica server; reverse "
+            "replication follows a failover"
+        )
 
 
 def resync(

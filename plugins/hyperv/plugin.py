@@ -16,7 +16,7 @@ from plugins.hyperv.client import ClientPool
 from plugins.hyperv.kinds import HYPERV, HYPERV_REPLICA
 from provider.contracts.connection import FabricConnection, FabricIdentity, TargetConnection
 from provider.contracts.declarations import FabricKind, TargetKind
-from provider.contracts.failover import AlternateMachine, PreparedSource
+from provider.contracts.failover import AlternateMachine, CleanupResult, PreparedSource
 from provider.contracts.native import (
     NativeFailover,
     NativeFailoverResult,
@@ -136,6 +136,27 @@ def srp_native_points(target: TargetConnection, group_id: str) -> Sequence[Nativ
 @hookimpl
 def srp_native_failover(target: TargetConnection, request: NativeFailover) -> NativeFailoverResult:
     return native.failover(NATIVE, target, request)
+
+
+@hookimpl
+def srp_native_test_failover(
+    target: TargetConnection, request: NativeFailover
+) -> NativeFailoverResult:
+    return native.test_failover(NATIVE, target, request)
+
+
+@hookimpl
+def srp_native_cleanup_test(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> CleanupResult:
+    return native.cleanup_test(NATIVE, target, group_id, machine_ids)
+
+
+@hookimpl
+def srp_native_reverse(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> NativeGroupState:
+    return native.reverse(NATIVE, target, group_id, machine_ids)
 
 
 @hookimpl

@@ -185,6 +185,11 @@ class HyperVReplica:
         check = self._vm_check(vm_name, "State", "Off")
         self._client(side).act(scripts.stop_vm(vm_name), check)
 
+    def turn_off(self, vm_name: str, side: Side = Side.PRIMARY) -> None:
+        """Power the VM off without a guest shutdown (a stale VM about to be overwritten)."""
+        check = self._vm_check(vm_name, "State", "Off")
+        self._client(side).act(scripts.turn_off_vm(vm_name), check)
+
     @staticmethod
     def _vm_check(vm_name: str, field: str, *values: str) -> EffectCheck:
         """Probe the VM on the host that runs the action: did ``field`` reach a value?"""

@@ -448,3 +448,48 @@ def replica_snapshots(vm_name: str) -> Script:
         "Get-VMSnapshot",
         f"Get-VMSnapshot -VMName {ps_quote(vm_name)} -SnapshotType 'Replica' | {SNAPSHOT_SELECT}",
     )
+
+
+# --------------------------------------------------------------------------
+# NIC placement at failover.
+
+ADAPTER_SELECT = _select("VMName", "Name", "Id", "MacAddress", "SwitchName")
+
+
+def get_adapters(vm_name: str) -> Script:
+    """The VM's network adapters in Hyper-V's order (their ids and switches)."""
+    return single(
+        "Get-VMNetworkAdapter",
+        f"Get-VMNetworkAdapter -VMName {ps_quote(vm_name)} | {ADAPTER_SELECT}",
+    )
+
+
+def get_switches() -> Script:
+    """The host's virtual switches (name, id, type)."""
+    return single("Get-VMSwitch", f"Get-VMSwitch | {SWITCH_SELECT}")
+
+
+def connect_adapters(vm_name: str, placements: Sequence[tuple[str, str]]) -> Script:
+    """Connect each adapter (by its Id) of the VM to a switch; returns the VM's adapters.
+
+    Adapters of one VM usually share the name "Network Adapter", so each is
+    picked by its Id from ``Get-VMNetworkAdapter`` and piped to
+    ``Connect-VMNetworkAdapter`` (which binds ``-VMNetworkAdapter`` from the pipeline).
+    """
+    name = ps_quote(vm_name)
+    lines = [
+        f"Get-VMNetworkAdapter -VMName {name} | Where-Object {{ $_.Id -eq {ps_quote(adapter)} }}"
+        f" | Connect-VMNetworkAdapter -SwitchName {ps_quote(switch)}"
+        for adapter, switch in placements
+    ]
+    body = "\n".join(lines)
+    result = f"$result = Get-VMNetworkAdapter -VMName {name} | {ADAPTER_SELECT}"
+    return Script("Connect-VMNetworkAdapter", f"{PROLOGUE}{body}\n{result}\n{EPILOGUE}")
+
+
+def connect_all_adapters(vm_name: str, switch: str) -> Script:
+    """Connect every adapter of the VM to one switch (a test VM joins the isolated network)."""
+    return single(
+        "Connect-VMNetworkAdapter",
+        f"Connect-VMNetworkAdapter -VMName {ps_quote(vm_name)} -SwitchName {ps_quote(switch)}",
+    )

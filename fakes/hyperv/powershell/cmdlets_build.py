@@ -1,5 +1,6 @@
 """Hyper-V cmdlets that build a machine: New-VM, New-VHD, Add-VMHardDiskDrive,
-Add-VMNetworkAdapter, Connect-VMNetworkAdapter.
+Add-VMNetworkAdapter, Connect-VMNetworkAdapter (by -VMName, or the adapters piped in from
+Get-VMNetworkAdapter, as Hyper-V binds ``-VMNetworkAdapter`` from the pipeline).
 
 They act on the host model as the real cmdlets act on a host: ``New-VM
 -NoVHD`` makes a stopped VM with one adapter named "Network Adapter", not
@@ -8,7 +9,9 @@ connected; ``New-VHD`` makes an empty disk file; the others attach.
 
 from __future__ import annotations
 
-from fakes.hyperv.powershell.cmdlets_vm import target_vms
+from typing import TYPE_CHECKING
+
+from fakes.hyperv.powershell.cmdlets_vm import piped, target_vms
 from fakes.hyperv.powershell.commands import (
     HYPERV_MODULE,
     CmdletSpec,
@@ -18,6 +21,9 @@ from fakes.hyperv.powershell.commands import (
 )
 from fakes.hyperv.powershell.errors import VirtualizationError
 from fakes.hyperv.powershell.objects import adapter_object, drive_object, vhd_object, vm_object
+
+if TYPE_CHECKING:
+    from fakes.hyperv.host import NetworkAdapter, VirtualMachine
 
 MIB = 1 << 20
 
@@ -89,12 +95,22 @@ def connect_vm_network_adapter(invocation: Invocation) -> list[object]:
     switch = _switch_named(invocation, invocation.text("SwitchName"))
     name = invocation.text("Name").lower()
     connected: list[object] = []
-    for vm in target_vms(invocation):
-        for adapter in vm.adapters:
-            if not name or adapter.name.lower() == name:
-                adapter.switch_name = switch
-                connected.append(adapter_object(vm, adapter))
+    for vm, adapter in _adapters(invocation):
+        if not name or adapter.name.lower() == name:
+            adapter.switch_name = switch
+            connected.append(adapter_object(vm, adapter))
     return connected if _passthru(invocation) else []
+
+
+def _adapters(invocation: Invocation) -> list[tuple[VirtualMachine, NetworkAdapter]]:
+    """The adapters piped in (``Get-VMNetworkAdapter | ...``), else every adapter of -VMName."""
+    from fakes.hyperv.host import NetworkAdapter
+
+    if invocation.input is not None and not invocation.has("VMName"):
+        chosen = piped(invocation, NetworkAdapter)
+        owners = {id(a): vm for vm in invocation.host.vms for a in vm.adapters}
+        return [(owners[id(adapter)], adapter) for adapter in chosen if id(adapter) in owners]
+    return [(vm, adapter) for vm in target_vms(invocation) for adapter in vm.adapters]
 
 
 def _switch_named(invocation: Invocation, name: str) -> str:
@@ -154,11 +170,13 @@ SPECS = (
     _spec(
         "Connect-VMNetworkAdapter",
         (
-            _VM_NAME,
+            Param("VMName", "strings", position=0),
+            Param("VMNetworkAdapter", "object", pipeline=True),
             Param("SwitchName", "string", mandatory=True),
             Param("Name", "string"),
             _PASSTHRU,
         ),
         connect_vm_network_adapter,
+        one_of=("VMName",),
     ),
 )

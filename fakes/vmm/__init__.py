@@ -4,13 +4,15 @@
   :class:`fakes.hyperv.HyperVLab` (shared clock, seed and hosts);
 * :class:`VmmServer`: host groups, managed hosts, private clouds with their
   logical networks and capacity (:class:`CloudCapacity`), logical networks
-  and VM networks, and each VM's cloud and adapter networks
-  (:meth:`VmmServer.place_vm`); fault switches on ``server.faults``
+  and VM networks, each host switch's logical networks
+  (:meth:`VmmServer.connect_switch`), and each VM's cloud and adapter
+  networks (:meth:`VmmServer.place_vm`); fault switches on ``server.faults``
   (:class:`VmmFaults`); :attr:`VmmServer.command_log`;
 * the VMM cmdlets (``Get-SCVMMServer``, ``Get-SCCloud``,
   ``Get-SCCloudCapacity``, ``Get-SCCloudUsage``, ``Get-SCVirtualMachine``,
   ``Get-SCVMNetwork``, ``Get-SCLogicalNetwork``,
-  ``Get-SCVirtualNetworkAdapter``, ``Get-SCVMHostGroup``, ``Get-SCVMHost``)
+  ``Get-SCVirtualNetworkAdapter``, ``Get-SCVirtualNetwork``, ``Get-SCVMHostGroup``,
+  ``Get-SCVMHost``)
   answered by the fake PowerShell front end of :mod:`fakes.hyperv`, with
   the VMM server's own cmdlet registry (:data:`fakes.vmm.catalog.VMM_REGISTRY`);
 * reaching servers and hosts: :func:`install_inprocess_transport`

@@ -2,7 +2,8 @@
 
 Get-SCVMMServer, Get-SCVMHostGroup, Get-SCVMHost, Get-SCCloud,
 Get-SCCloudCapacity, Get-SCCloudUsage, Get-SCLogicalNetwork, Get-SCVMNetwork,
-Get-SCVirtualMachine, Get-SCVirtualNetworkAdapter.
+Get-SCVirtualNetwork (a host's virtual switches and the logical networks they
+carry), Get-SCVirtualMachine, Get-SCVirtualNetworkAdapter.
 
 As in VMM, a script run on the VMM server needs no ``Get-SCVMMServer``
 first (the cmdlets connect to the local server); ``Get-SCVMMServer`` checks
@@ -173,6 +174,23 @@ def get_vm_network(invocation: Invocation) -> list[object]:
     return [objects.vm_network_object(n) for n in networks]  # type: ignore[arg-type]
 
 
+def get_virtual_network(invocation: Invocation) -> list[object]:
+    """The virtual switches of managed hosts (all hosts, or ``-VMHost``), with their uplinks."""
+    server = server_of(invocation)
+    hosts = (
+        _hosts_named(server, invocation.get("VMHost"))
+        if invocation.has("VMHost")
+        else list(server.hosts)
+    )
+    wanted = {name.lower() for name in invocation.texts("Name")}
+    return [
+        objects.virtual_network_object(managed, switch.name)
+        for managed in hosts
+        for switch in managed.host.switches
+        if not wanted or switch.name.lower() in wanted
+    ]
+
+
 # -- virtual machines ------------------------------------------------------------------
 
 
@@ -262,6 +280,11 @@ SPECS = (
     ),
     _spec("Get-SCLogicalNetwork", (_NAME, _SERVER), get_logical_network),
     _spec("Get-SCVMNetwork", (_NAME, Param("LogicalNetwork", "object"), _SERVER), get_vm_network),
+    _spec(
+        "Get-SCVirtualNetwork",
+        (_NAME, Param("VMHost", "object"), _SERVER),
+        get_virtual_network,
+    ),
     _spec(
         "Get-SCVirtualMachine",
         (

@@ -68,12 +68,18 @@ class HostGroup:
 
 @dataclass
 class ManagedHost:
-    """A Hyper-V host added to VMM, in one host group."""
+    """A Hyper-V host added to VMM, in one host group.
+
+    ``uplinks`` says which logical networks each of the host's virtual
+    switches carries (VMM's logical switch and its uplink port profile), by
+    switch name: how VMM knows which switch backs a VM network on this host.
+    """
 
     host: HyperVHost
     group: HostGroup
     id: uuid.UUID
     responding: bool = True
+    uplinks: dict[str, list[LogicalNetwork]] = field(default_factory=dict)
 
 
 @dataclass

@@ -199,3 +199,18 @@ def adapter_object(
 def _colon_mac(mac: str) -> str:
     """``00155D0A0B0C`` -> ``00:15:5D:0A:0B:0C``, as VMM writes MAC addresses."""
     return ":".join(mac[index : index + 2] for index in range(0, len(mac), 2))
+
+
+def virtual_network_object(managed: ManagedHost, switch: str) -> PSObject:
+    """A host's virtual switch as VMM shows it (``Get-SCVirtualNetwork``)."""
+    carried = managed.uplinks.get(switch, [])
+    hyperv_switch = next(s for s in managed.host.switches if s.name == switch)
+    properties: dict[str, object] = {
+        "Name": switch,
+        # VMM's own object id, not the Hyper-V switch's: a client matches switches by name.
+        "ID": uuid.uuid5(uuid.NAMESPACE_URL, f"{managed.id}/{hyperv_switch.id}"),
+        "VMHost": host_object(managed),
+        "LogicalNetworks": [logical_network_object(n) for n in carried],
+        "Description": "",
+    }
+    return PSObject(_NS + "VirtualNetwork", properties, native=hyperv_switch)

@@ -129,6 +129,20 @@ class VmmServer:
         self.hosts.append(managed)
         return managed
 
+    def connect_switch(
+        self, host: str, switch: str, logical_networks: Sequence[str]
+    ) -> ManagedHost:
+        """Say which logical networks a managed host's virtual switch carries (its uplink).
+
+        The switch must exist on the Hyper-V host; a VM network is then
+        reachable on that host through the switch carrying its logical network.
+        """
+        managed = self.managed(host)
+        if not any(s.name.lower() == switch.lower() for s in managed.host.switches):
+            raise ValueError(f"host {managed.host.name!r} has no virtual switch {switch!r}")
+        managed.uplinks[switch] = [self.logical_network(name) for name in logical_networks]
+        return managed
+
     def add_logical_network(self, name: str, *, virtualization: bool = False) -> LogicalNetwork:
         network = LogicalNetwork(name, self.new_guid(), virtualization)
         self.logical_networks.append(network)

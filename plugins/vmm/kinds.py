@@ -1,4 +1,8 @@
-"""What the vmm plugin serves: the "vmm" fabric kind (a VMM server and its clouds).
+"""What the vmm plugin serves: the "vmm" fabric kind and the "vmm-replica" target kind.
+
+A ``vmm`` fabric is a VMM server and its clouds; a ``vmm-replica`` target is
+a secondary VMM server and one of its clouds, receiving Hyper-V Replica
+replicas (:mod:`plugins.vmm.native`).
 
 The provider is registered on the VMM server, not on each host. The VMM
 registration's account also reaches the Hyper-V hosts of its clouds (the
@@ -15,12 +19,15 @@ from plugins.hyperv.kinds import PARAMETERS as HYPERV_PARAMETERS
 from provider.contracts.declarations import (
     Capabilities,
     ConnectionParameter,
+    DataPath,
     FabricKind,
     FailoverMode,
     ParameterType,
+    TargetKind,
 )
 
 KIND = "vmm"
+REPLICA_KIND = "vmm-replica"
 #: VMM's management port (``Get-SCVMMServer -TCPPort``).
 DEFAULT_VMM_PORT = 8100
 
@@ -80,4 +87,40 @@ VMM = FabricKind(
         max_retention_hours=24,
     ),
     default_port=5985,
+)
+
+_REPLICA_PARAMETERS = (
+    ConnectionParameter(
+        "cloud",
+        required=True,
+        description="the secondary VMM cloud (name or id) that receives the replicas",
+    ),
+    ConnectionParameter(
+        "username", description="the VMM Run As account; it also reaches the hosts of both sites"
+    ),
+    ConnectionParameter(
+        "replica_host",
+        description="the host of the cloud that receives replicas (default: VMM placement)",
+    ),
+    ConnectionParameter(
+        "replica_storage_path",
+        description="where a host made a Replica server at protection keeps replicas",
+    ),
+    ConnectionParameter(
+        "reverse_storage_path",
+        description="where the original host keeps replicas when replicating in reverse",
+    ),
+)
+
+VMM_REPLICA = TargetKind(
+    kind=REPLICA_KIND,
+    title="Secondary VMM server and cloud (Hyper-V Replica)",
+    data_path=DataPath.NATIVE,
+    parameters=(*PARAMETERS, *_REPLICA_PARAMETERS),
+    failover_modes=(
+        FailoverMode.TEST,
+        FailoverMode.PLANNED,
+        FailoverMode.UNPLANNED,
+        FailoverMode.FAILBACK,
+    ),
 )

@@ -140,3 +140,69 @@ class VmmFabric:
     def cloud_vms(self) -> tuple[VmmVm, ...]:
         """The VMs that belong to a cloud (the only ones VMM protection covers)."""
         return tuple(vm for vm in self.vms if vm.cloud_id)
+
+
+@dataclass(frozen=True)
+class HostSwitch:
+    """A host's virtual switch and the logical networks it carries (``Get-SCVirtualNetwork``)."""
+
+    host: str
+    name: str
+    logical_network_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VmSize:
+    """A VM's processors and memory as VMM reports them (for a cloud's capacity)."""
+
+    vm_id: str
+    name: str
+    cpu_count: int
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class ReplicaSite:
+    """The secondary VMM server before a failover toward one of its clouds.
+
+    ``vm_networks`` pairs each VM network id with its logical network id
+    (lower case); a VM network lands on a host through the switch that
+    carries its logical network.
+    """
+
+    fabric: VmmFabric
+    vm_networks: tuple[tuple[str, str], ...]
+    switches: tuple[HostSwitch, ...]
+    sizes: tuple[VmSize, ...]
+
+    @property
+    def server(self) -> str:
+        return self.fabric.identity.name
+
+    def has_network(self, vm_network_id: str) -> bool:
+        return vm_network_id.lower() in dict(self.vm_networks)
+
+    def network_id(self, key: str) -> str:
+        """The id of the VM network named or identified by ``key`` ('' when unknown)."""
+        lowered = key.lower()
+        if lowered in dict(self.vm_networks):
+            return lowered
+        named = (n.network_id for n in self.fabric.vm_networks if n.name.lower() == lowered)
+        return next(named, "")
+
+    def switch_for(self, host: str, vm_network_id: str) -> str:
+        """The switch of ``host`` carrying the VM network's logical network ('' none)."""
+        logical = dict(self.vm_networks).get(vm_network_id.lower(), "")
+        for switch in self.switches:
+            if switch.host.lower() == host.lower() and logical in switch.logical_network_ids:
+                return switch.name
+        return ""
+
+    def size_of(self, vm_id: str) -> VmSize | None:
+        return next((size for size in self.sizes if size.vm_id == vm_id.lower()), None)
+
+    def cloud_named(self, key: str) -> VmmCloud | None:
+        """The cloud whose name or id is ``key`` (no case)."""
+        lowered = key.lower()
+        found = (c for c in self.fabric.clouds if lowered in (c.name.lower(), c.cloud_id))
+        return next(found, None)

@@ -5,25 +5,39 @@ protection containers); replica sync and source power run on the Hyper-V
 host of each VM, reached with the VMM registration's account
 (:mod:`plugins.vmm.hosts`). :func:`vmm_fabric` gives what the inventory
 cannot hold: each cloud's VM networks and capacity, for network mapping and
-failover validation.
+failover validation. The ``vmm-replica`` target's native hooks go to
+:mod:`plugins.vmm.native` (Hyper-V Replica between two VMM clouds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from plugins.vmm import discovery, power, sync
-from plugins.vmm.kinds import VMM
+from plugins.hyperv import native as hyperv_native
+from plugins.hyperv.client import ClientPool
+from plugins.vmm import discovery, native, power, sync
+from plugins.vmm.kinds import VMM, VMM_REPLICA
 from plugins.vmm.locator import Locator, server_name, server_port
 from plugins.vmm.model import VmmFabric
-from provider.contracts.connection import FabricConnection, FabricIdentity
-from provider.contracts.declarations import FabricKind
-from provider.contracts.failover import PreparedSource
+from provider.contracts.connection import FabricConnection, FabricIdentity, TargetConnection
+from provider.contracts.declarations import FabricKind, TargetKind
+from provider.contracts.failover import CleanupResult, PreparedSource
+from provider.contracts.native import (
+    NativeFailover,
+    NativeFailoverResult,
+    NativeGroupState,
+    NativePoint,
+    NativeProtection,
+)
 from provider.contracts.replica import BlockDigest, Cut, CutRequest, ExtentData, TrackingInfo
 from provider.hookspecs import hookimpl
 from provider.model.inventory import Inventory, Machine
 
 LOCATOR = Locator()
+#: The vmm-replica targets: their secondary VMM servers, their hosts and one group book.
+REPLICA = native.VmmReplica(
+    Locator(), hyperv_native.NativeSides(ClientPool(), hyperv_native.GroupBook())
+)
 
 
 def vmm_fabric(connection: FabricConnection) -> VmmFabric:
@@ -37,6 +51,11 @@ def vmm_fabric(connection: FabricConnection) -> VmmFabric:
 @hookimpl
 def srp_fabric_kinds() -> Sequence[FabricKind]:
     return (VMM,)
+
+
+@hookimpl
+def srp_target_kinds() -> Sequence[TargetKind]:
+    return (VMM_REPLICA,)
 
 
 @hookimpl
@@ -109,3 +128,56 @@ def srp_write_extents(
     connection: FabricConnection, machine: Machine, disk_id: str, extents: Sequence[ExtentData]
 ) -> None:
     sync.write_extents(LOCATOR, connection, machine, disk_id, extents)
+
+
+@hookimpl
+def srp_native_protect(target: TargetConnection, request: NativeProtection) -> NativeGroupState:
+    return native.protect(REPLICA, target, request)
+
+
+@hookimpl
+def srp_native_state(target: TargetConnection, group_id: str) -> NativeGroupState:
+    return native.state(REPLICA, target, group_id)
+
+
+@hookimpl
+def srp_native_points(target: TargetConnection, group_id: str) -> Sequence[NativePoint]:
+    return native.points(REPLICA, target, group_id)
+
+
+@hookimpl
+def srp_native_failover(target: TargetConnection, request: NativeFailover) -> NativeFailoverResult:
+    return native.failover(REPLICA, target, request)
+
+
+@hookimpl
+def srp_native_test_failover(
+    target: TargetConnection, request: NativeFailover
+) -> NativeFailoverResult:
+    return native.test_failover(REPLICA, target, request)
+
+
+@hookimpl
+def srp_native_cleanup_test(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> CleanupResult:
+    return native.cleanup_test(REPLICA, target, group_id, machine_ids)
+
+
+@hookimpl
+def srp_native_reverse(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> NativeGroupState:
+    return native.reverse(REPLICA, target, group_id, machine_ids)
+
+
+@hookimpl
+def srp_native_resync(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> NativeGroupState:
+    return native.resync(REPLICA, target, group_id, machine_ids)
+
+
+@hookimpl
+def srp_native_stop(target: TargetConnection, group_id: str) -> None:
+    native.stop(REPLICA, target, group_id)

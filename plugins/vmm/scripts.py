@@ -67,6 +67,10 @@ ADAPTER_SELECT = _select(
     "Name", "SlotId", "MACAddress", _text("VMNetworkId", "VMNetwork.ID"), "IPv4Addresses"
 )
 LOCATE_SELECT = _select("Name", "VMId", "HostName")
+VMNETWORK_LOGICAL_SELECT = _select(_text("ID"), _text("LogicalNetworkId", "LogicalNetwork.ID"))
+SWITCH_SELECT = _select(
+    "Name", _text("HostName", "VMHost.Name"), _value("LogicalNetworkIds", "LogicalNetworks.ID")
+)
 
 
 def _connect(server: str, port: int) -> str:
@@ -104,5 +108,23 @@ def locate_vms(server: str, port: int) -> Script:
         [
             ("Server", f"{_connect(server, port)} | {SERVER_SELECT}"),
             ("VMs", f"Get-SCVirtualMachine | {LOCATE_SELECT}"),
+        ],
+    )
+
+
+def replica_networks(server: str, port: int) -> Script:
+    """What a failover toward the VMM server's cloud needs beyond discovery, in one round trip.
+
+    Each VM network's logical network, each host switch's logical networks
+    (``Get-SCVirtualNetwork``: which switch backs a VM network on a host),
+    and each VM's size (for the cloud's capacity).
+    """
+    return combined(
+        "Get-SCVirtualNetwork",
+        [
+            ("Server", f"{_connect(server, port)} | {SERVER_SELECT}"),
+            ("VMNetworks", f"Get-SCVMNetwork | {VMNETWORK_LOGICAL_SELECT}"),
+            ("Switches", f"Get-SCVirtualNetwork | {SWITCH_SELECT}"),
+            ("VMs", f"Get-SCVirtualMachine | {VM_SELECT}"),
         ],
     )

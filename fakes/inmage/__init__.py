@@ -6,7 +6,9 @@
   vCenter's VMs, ``add_physical`` for physical servers), protection plans,
   consistency tags (``issue_tag``), replication rounds (``replicate``),
   rollbacks and resyncs;
-* fault switches: ``ps.go_away()`` / ``ps.come_back()``,
+* test copies (``test_copies``) and failback: see :mod:`fakes.inmage.deployment`;
+* fault switches: ``ps.go_away()`` / ``ps.come_back()``, ``deployment.faults.unavailable``
+  (functions answered with HTTP 503),
   ``ps.faults.fail_after`` (go away mid-transfer), ``mt.retention_space``,
   ``deployment.faults.hostile_response`` (``"entity-expansion"``,
   ``"external-entity"``), ``agent.buffer_limit`` (bitmap mode);

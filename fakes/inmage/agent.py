@@ -11,14 +11,20 @@ nothing. When the process server refuses them and more than
 blocks changed (bitmap mode, like the real agent's): the next batch
 re-reads them, so nothing is lost, but write order is, and tags issued
 meanwhile are only *approximate*.
+
+A *seeded* start (failback protection, and forward protection resumed after
+failback) gives the agent the disks the master target already holds: its
+first full copy then carries only the blocks that differ from them, the way
+Scout's resync compares checksums before sending.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from fakes.disk import VirtualDisk
 
@@ -26,6 +32,13 @@ AGENT_VERSION = "9.55.0.0"
 
 APPLICATION, SYSTEM = "Application", "System"
 EXACT, APPROXIMATE, NOT_GUARANTEED = "Exact", "Approximate", "Not guaranteed"
+
+
+class _Readable(Protocol):
+    capacity: int
+    block_size: int
+
+    def read(self, offset: int, length: int) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,7 @@ class SourceHost:
     datacenter: str = ""
     site: str = "primary"
     failback_of: str = ""
+    test_of: str = ""
     powered_on: bool = True
     agent: UnifiedAgent = field(init=False)
 
@@ -102,6 +116,7 @@ class UnifiedAgent:
         self._dirty: dict[str, set[tuple[int, int]]] = {}
         self._held_tags: list[Tag] = []
         self._needs_full = False
+        self._seed: Mapping[str, VirtualDisk] = {}
         self._cuts = itertools.count(1)
         self._sequence = 0
         self._lock = threading.RLock()
@@ -111,12 +126,17 @@ class UnifiedAgent:
         with self._lock:
             return sum(batch.size for batch in self._pending)
 
-    def start(self) -> None:
-        """Start tracking writes; the first batch is a full copy (resync step I)."""
+    def start(self, seed: Mapping[str, VirtualDisk] | None = None) -> None:
+        """Start tracking writes; the first batch is a full copy (resync step I).
+
+        ``seed`` (disk id -> disk) is what the replica side already holds: the
+        full copy then sends only the blocks that differ from it.
+        """
         with self._lock:
             for disk in self.host.disks:
                 disk.enable_tracking()
             self.tracking, self._needs_full = True, True
+            self._seed = dict(seed or {})
 
     def stop(self) -> None:
         """Stop tracking and forget everything that waits."""
@@ -133,6 +153,7 @@ class UnifiedAgent:
         with self._lock:
             self._pending.clear()
             self._dirty.clear()
+            self._seed = {}
             self._needs_full, self.bitmap_mode = True, False
 
     def capture(self, now: float, tags: Sequence[Tag] = ()) -> HostBatch | None:
@@ -162,6 +183,8 @@ class UnifiedAgent:
     def _cut(self, now: float, tags: tuple[Tag, ...]) -> HostBatch | None:
         full, self._needs_full = self._needs_full, False
         changes = tuple(self._disk_change(disk, full) for disk in self.host.disks)
+        if full:
+            self._seed = {}
         carried = tuple(
             replace(t, accuracy=_worse(t.accuracy, APPROXIMATE)) for t in self._held_tags
         )
@@ -178,7 +201,10 @@ class UnifiedAgent:
 
     def _disk_change(self, disk: VirtualDisk, full: bool) -> DiskChange:
         with disk.snapshot(f"{self.host.host_id}-cut-{next(self._cuts)}") as snap:
-            if full:
+            seed = self._seed.get(disk.disk_id)
+            if full and seed is not None:
+                extents = set(_differing(snap, seed))
+            elif full:
                 extents = set(snap.allocated_extents())
             else:
                 extents = set(snap.changed_extents()) if snap.incremental else set()
@@ -200,6 +226,15 @@ class UnifiedAgent:
                 dirty.update((offset, len(data)) for offset, data in change.extents)
         self._pending.clear()
         self.bitmap_mode = True
+
+
+def _differing(snap: _Readable, seed: _Readable) -> list[tuple[int, int]]:
+    """The blocks (offset, length) whose bytes differ between a cut and a seed disk."""
+    size = snap.block_size
+    blocks = [
+        (offset, min(size, snap.capacity - offset)) for offset in range(0, snap.capacity, size)
+    ]
+    return [(o, n) for o, n in blocks if snap.read(o, n) != seed.read(o, n)]
 
 
 def _worse(current: str, floor: str) -> str:

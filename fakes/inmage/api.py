@@ -51,18 +51,22 @@ class CxApi:
         hostile = HOSTILE.get(self.deployment.faults.hostile_response)
         if hostile is not None:
             return HttpResponse(200, hostile, XML)
-        return HttpResponse(200, self._answer(request.body), XML)
+        return self._answer(request.body)
 
-    def _answer(self, body: bytes) -> bytes:
+    def _answer(self, body: bytes) -> HttpResponse:
         try:
             request = parse_request(body)
         except WireError as exc:
-            return failed_response("", exc.code, exc.message)
+            return HttpResponse(200, failed_response("", exc.code, exc.message), XML)
+        if request.function in self.deployment.faults.unavailable:
+            return HttpResponse(503, b"Service Unavailable")
         refusal = self._refusal(request)
         if refusal:
-            return failed_response(request.request_id, codes.AUTH_FAILED, refusal)
+            return HttpResponse(
+                200, failed_response(request.request_id, codes.AUTH_FAILED, refusal), XML
+            )
         self.calls.append(request.function)
-        return self._run(request)
+        return HttpResponse(200, self._run(request), XML)
 
     def _refusal(self, request: CxRequest) -> str:
         if request.auth_method != AUTH_METHOD:

@@ -58,6 +58,8 @@ class ProcessServer:
         self.online = True
         self.faults = ProcessServerFaults()
         self.forwarded = 0
+        #: Bytes of every batch taken from the agents (before compression).
+        self.received_bytes = 0
         self._cache: dict[str, list[_Cached]] = {}
         self._lock = threading.RLock()
 
@@ -81,6 +83,7 @@ class ProcessServer:
         with self._lock:
             for batch in batches:
                 self._cache.setdefault(batch.host_id, []).append(_pack(batch))
+                self.received_bytes += batch.size
 
     def forward(self, host_id: str, apply: Callable[[HostBatch], None]) -> None:
         """Forward one host's cached batches in order; stop at the first refusal."""
@@ -193,11 +196,24 @@ class MasterTarget:
         with self._lock:
             return sum(replica.retained_bytes for replica in self.replicas.values())
 
-    def attach(self, host_id: str, disks: dict[str, int], window_seconds: float) -> ReplicaSet:
-        """Create zero-filled replica disks (id -> capacity) for a newly protected host."""
+    def attach(
+        self,
+        host_id: str,
+        disks: dict[str, int],
+        window_seconds: float,
+        seed: dict[str, VirtualDisk] | None = None,
+    ) -> ReplicaSet:
+        """Create replica disks (id -> capacity) for a newly protected host.
+
+        They are zero-filled, or copies of ``seed``'s disks (failback reuses
+        the disks the other site already holds).
+        """
+        seed = seed or {}
         with self._lock:
             made = {
-                disk_id: VirtualDisk.in_memory(size, name=f"{self.name}/{host_id}/{disk_id}")
+                disk_id: _copy(seed[disk_id], disk_id)
+                if disk_id in seed
+                else VirtualDisk.in_memory(size, name=f"{self.name}/{host_id}/{disk_id}")
                 for disk_id, size in disks.items()
             }
             replica = ReplicaSet(host_id, made, window_seconds)

@@ -9,6 +9,31 @@ consistency tags), drives replication when the test calls
 hosts (:meth:`ScoutDeployment.issue_tag`), and performs rollbacks and
 resyncs. Everything is deterministic under a seed and a virtual clock.
 
+What srp's InMage path needs beyond that, as this simulation models it
+(Scout's own names where it has them, our choice where the API is private):
+
+* test failover is a rollback to a *virtual snapshot* (Scout's vsnap):
+  ``CreateRollback`` with ``RollbackType=Test`` makes a copy of each host at
+  its point in :attr:`ScoutDeployment.test_copies` (its NICs on
+  ``TestNetwork``) and leaves the plan replicating;
+  ``DeleteVirtualSnapshots`` removes the copies of the hosts it names;
+* ``CreateProtectionV2`` naming an existing plan adds the hosts to it;
+* failback protection is ``CreateProtectionV2`` of the recovered machines
+  toward a master target on the original site: the replica is seeded with
+  the original VM's disks and the first copy sends only the blocks that
+  differ (the original VM is powered off while its master target owns its
+  disks). A physical original is refused: Scout fails back to VMware only;
+* ``PrepareFailback`` shuts the named recovered machines down, issues a
+  final tag across them and flushes their last changes toward the master
+  target (what cannot land stays cached: nothing is lost); a rollback of
+  the failback plan to that tag writes every byte into the original VM and
+  powers it on; ``ListRollbacks`` names a plan's rollbacks, newest last;
+* protecting the original again toward the secondary site reuses the
+  recovered machine's disks as the seed (only differing blocks travel) and
+  retires the recovered machine;
+* ``CreateRollback`` takes an optional ``Nics`` group (``NicId``,
+  ``Network``): the recovered machine's NICs join those networks.
+
 Failures the CX API reports are :class:`CxError`\\ s with the API's return
 code (see :mod:`fakes.inmage.codes`).
 """
@@ -63,6 +88,8 @@ class CxFaults:
     """
 
     hostile_response: str = ""
+    #: Functions answered with HTTP 503, never run (the CX unreachable for them).
+    unavailable: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -102,6 +129,8 @@ class RecoveredHost:
 class Rollback:
     rollback_id: str
     plan_id: str
+    plan_name: str = ""
+    test: bool = False
     hosts: list[RecoveredHost] = field(default_factory=list)
     status: str = "Completed"
 
@@ -144,6 +173,8 @@ class ScoutDeployment:
         self.vcenters: list[VCenter] = []
         self.plans: dict[str, ProtectionPlan] = {}
         self.rollbacks: dict[str, Rollback] = {}
+        #: Virtual-snapshot copies made by test rollbacks, by their host id.
+        self.test_copies: dict[str, SourceHost] = {}
         self.requests: dict[str, tuple[str, str, str]] = {}
         self.events: list[Event] = []
         self.lock = threading.RLock()
@@ -260,17 +291,14 @@ class ScoutDeployment:
             hosts = [self.host(h) for h in host_ids]
             ps, mt = self._components(process_server_id, master_target_id)
             self._check_free(hosts, mt)
-            plan_id = self._plan_id(name)
+            existing = next((p for p in self.plans.values() if p.name == name), None)
             pairs = {h.host_id: self._pair(h, ps, mt, retention_hours) for h in hosts}
-            plan = ProtectionPlan(plan_id, name, pairs, consistency_minutes)
-            self.plans[plan_id] = plan
+            if existing is not None:  # Scout's "add servers" to a plan
+                existing.pairs.update(pairs)
+                return existing
+            plan = ProtectionPlan(f"PLAN-{self.next_number()}", name, pairs, consistency_minutes)
+            self.plans[plan.plan_id] = plan
             return plan
-
-    def _plan_id(self, name: str) -> str:
-        for plan in self.plans.values():
-            if plan.name == name:
-                raise CxError(codes.NOT_ALLOWED, f"Protection plan '{name}' already exists.")
-        return f"PLAN-{self.next_number()}"
 
     def _components(self, ps_id: str, mt_id: str) -> tuple[ProcessServer, MasterTarget]:
         ps, mt = self.process_servers.get(ps_id), self.master_targets.get(mt_id)
@@ -282,6 +310,13 @@ class ScoutDeployment:
 
     def _check_free(self, hosts: list[SourceHost], mt: MasterTarget) -> None:
         for host in hosts:
+            original = self.hosts.get(host.failback_of)
+            if original is not None and original.site == mt.site and original.kind != "VMware":
+                raise CxError(
+                    codes.NOT_ALLOWED,
+                    f"Failback to physical server '{original.name}' is not supported; "
+                    "fail back to a VMware VM.",
+                )
             if self.pair_of(host.host_id) is not None:
                 raise CxError(codes.NOT_ALLOWED, f"Host '{host.name}' is already protected.")
             if host.site == mt.site:
@@ -291,12 +326,27 @@ class ScoutDeployment:
                 )
 
     def _pair(self, host: SourceHost, ps: ProcessServer, mt: MasterTarget, hours: int) -> Pair:
+        seed = self._seed_for(host, mt)
         replica = mt.attach(
-            host.host_id, {d.disk_id: d.capacity for d in host.disks}, hours * 3600.0
+            host.host_id, {d.disk_id: d.capacity for d in host.disks}, hours * 3600.0, seed
         )
-        host.agent.start()
+        host.agent.start(seed)
         self.event(OK, host.host_id, f"Protection of {host.name} started (resync step I).")
         return Pair(host, ps, mt, replica)
+
+    def _seed_for(self, host: SourceHost, mt: MasterTarget) -> dict[str, VirtualDisk]:
+        """The disks the master target's site already holds for this host (see above)."""
+        if host.failback_of:
+            other = self.hosts.get(host.failback_of)
+        else:
+            other = next((h for h in self.hosts.values() if h.failback_of == host.host_id), None)
+        if other is None or other.site != mt.site:
+            return {}
+        if host.failback_of:
+            self.power_off_source(other.host_id)  # its master target owns its disks now
+        else:
+            del self.hosts[other.host_id]  # its disks become the replica: it retires
+        return {disk.disk_id: disk for disk in other.disks}
 
     def pair_of(self, host_id: str) -> Pair | None:
         for plan in self.plans.values():
@@ -352,11 +402,11 @@ class ScoutDeployment:
         """
         with self.lock:
             found = self.plans.get(plan) or self.plan_named(plan)
-            return self._tag_plan(found, name, level)
+            return self._tag_pairs(list(found.pairs.values()), name, level)
 
-    def _tag_plan(self, plan: ProtectionPlan, name: str, level: str) -> Tag:
+    def _tag_pairs(self, pairs: list[Pair], name: str, level: str) -> Tag:
         tag = Tag(name, level, self.clock.now())
-        for pair in plan.pairs.values():
+        for pair in pairs:
             # Before the full copy lands, the replica at this tag is not consistent.
             accuracy = tag.accuracy if pair.replica.synced else NOT_GUARANTEED
             pair.host.agent.capture(tag.issued_at, (Tag(name, level, tag.issued_at, accuracy),))
@@ -403,22 +453,103 @@ class ScoutDeployment:
         return [(entry.sequence, tag) for entry in pair.replica.journal for tag in entry.tags]
 
     def rollback(
-        self, plan_id: str, host_ids: list[str], point_type: str, tag_name: str = ""
+        self,
+        plan_id: str,
+        host_ids: list[str],
+        point_type: str,
+        tag_name: str = "",
+        networks: dict[str, str] | None = None,
     ) -> Rollback:
-        """Recover hosts at one point each; every host's point is found before any recovers."""
+        """Recover hosts at one point each; every check passes before any host recovers.
+
+        ``networks`` (NIC id -> network): where the recovered NICs connect;
+        when given it must name every NIC of every host.
+        """
         with self.lock:
             plan = self.plan(plan_id)
             pairs = [self._pair_in(plan, h) for h in host_ids or list(plan.pairs)]
             chosen = self._choose(pairs, point_type, tag_name)
-            rollback = Rollback(f"RB-{self.next_number()}", plan_id)
+            if networks:
+                self._check_networks(pairs, networks)
+            rollback = Rollback(f"RB-{self.next_number()}", plan_id, plan.name)
             for pair, point in zip(pairs, chosen, strict=True):
-                rollback.hosts.append(self._recover(pair, point))
+                rollback.hosts.append(self._recover(pair, point, networks or {}))
                 plan.pairs.pop(pair.host.host_id)
                 self._unpair(pair)
             if not plan.pairs:
                 del self.plans[plan_id]
             self.rollbacks[rollback.rollback_id] = rollback
             return rollback
+
+    def _check_networks(self, pairs: list[Pair], networks: dict[str, str]) -> None:
+        for pair in pairs:
+            for nic_id, _, _, network in pair.host.nics:
+                if nic_id not in networks:
+                    raise CxError(
+                        codes.NOT_ALLOWED,
+                        f"NIC '{nic_id}' of host '{pair.host.name}' (network '{network}') "
+                        "has no network on the recovery site.",
+                    )
+
+    def test_rollback(
+        self, plan_id: str, host_ids: list[str], point_type: str, tag_name: str, network: str
+    ) -> Rollback:
+        """Virtual-snapshot copies of hosts at their points, NICs on ``network``; plans go on."""
+        with self.lock:
+            plan = self.plan(plan_id)
+            pairs = [self._pair_in(plan, h) for h in host_ids or list(plan.pairs)]
+            chosen = self._choose(pairs, point_type, tag_name)
+            rollback = Rollback(f"RB-{self.next_number()}", plan_id, plan.name, test=True)
+            for pair, point in zip(pairs, chosen, strict=True):
+                rollback.hosts.append(self._test_copy(pair, point, network))
+            self.rollbacks[rollback.rollback_id] = rollback
+            return rollback
+
+    def _test_copy(self, pair: Pair, point: Chosen, network: str) -> RecoveredHost:
+        source, disks = pair.host, pair.replica.materialise(point.sequence)
+        copy = SourceHost(
+            self.new_id(),
+            f"{source.name}-test",
+            "VMware",
+            [disks[d.disk_id] for d in source.disks],
+            [(nic, mac, ip, network) for nic, mac, ip, _ in source.nics],
+            os_type=source.os_type,
+            cpu_count=source.cpu_count,
+            memory_mib=source.memory_mib,
+            site=pair.master_target.site,
+            test_of=source.host_id,
+        )
+        self.test_copies[copy.host_id] = copy
+        digests = tuple((disk.disk_id, disk.digest().hex()) for disk in copy.disks)
+        self.event(OK, source.host_id, f"Test copy of {source.name} at {point.name} is up.")
+        return RecoveredHost(
+            source.host_id, "Completed", point.name, point.time, copy.host_id, digests
+        )
+
+    def delete_test_copies(self, host_ids: list[str]) -> list[str]:
+        """Remove the virtual-snapshot copies of these hosts; the ids removed (none: a no-op)."""
+        with self.lock:
+            removed = [c for c, copy in self.test_copies.items() if copy.test_of in host_ids]
+            for copy_id in removed:
+                for disk in self.test_copies.pop(copy_id).disks:
+                    disk.close()
+            return removed
+
+    def prepare_failback(self, plan_id: str, host_ids: list[str]) -> Tag:
+        """Shut recovered hosts down, tag their last writes and flush them to the master target."""
+        with self.lock:
+            plan = self.plan(plan_id)
+            pairs = [self._pair_in(plan, h) for h in host_ids or list(plan.pairs)]
+            for pair in pairs:
+                pair.host.powered_on = False
+            tag = self._tag_pairs(pairs, f"failback-{self.next_number()}", "Application")
+            for pair in pairs:
+                self._move(pair)
+            return tag
+
+    def rollbacks_of(self, plan_name: str) -> list[Rollback]:
+        """The rollbacks of a plan (by name, even once it is gone), oldest first."""
+        return [r for r in self.rollbacks.values() if r.plan_name == plan_name]
 
     def _pair_in(self, plan: ProtectionPlan, host_id: str) -> Pair:
         pair = plan.pairs.get(host_id)
@@ -464,13 +595,14 @@ class ScoutDeployment:
             raise CxError(codes.NOT_FOUND, "The hosts share no usable consistency tag.")
         return common[-1]
 
-    def _recover(self, pair: Pair, point: Chosen) -> RecoveredHost:
+    def _recover(self, pair: Pair, point: Chosen, networks: dict[str, str]) -> RecoveredHost:
         disks = pair.replica.materialise(point.sequence)
         source = pair.host
         if source.failback_of:
             target_id = self._fail_back(source, disks)
         else:
-            target_id = self._recover_on_secondary(source, disks, pair.master_target.site)
+            site = pair.master_target.site
+            target_id = self._recover_on_secondary(source, disks, site, networks)
         recovered = self.hosts[target_id]
         digests = tuple((disk.disk_id, disk.digest().hex()) for disk in recovered.disks)
         self.event(OK, source.host_id, f"{source.name} rolled back to {point.name}.")
@@ -479,7 +611,7 @@ class ScoutDeployment:
         )
 
     def _recover_on_secondary(
-        self, source: SourceHost, disks: dict[str, VirtualDisk], site: str
+        self, source: SourceHost, disks: dict[str, VirtualDisk], site: str, networks: dict[str, str]
     ) -> str:
         # The recovered machine is a VM on the recovery site, its agent ready for failback.
         ordered = [disks[d.disk_id] for d in source.disks]
@@ -488,7 +620,7 @@ class ScoutDeployment:
             source.name,
             "VMware",
             ordered,
-            list(source.nics),
+            [(nic, mac, ip, networks.get(nic, net)) for nic, mac, ip, net in source.nics],
             os_type=source.os_type,
             cpu_count=source.cpu_count,
             memory_mib=source.memory_mib,

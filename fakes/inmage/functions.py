@@ -262,14 +262,44 @@ def _tag(tag: Tag) -> Group:
 
 
 def create_rollback(cx: ScoutDeployment, body: Group) -> Group:
-    rollback = cx.rollback(
-        _plan(cx, body).plan_id,
-        _host_ids(body),
-        _required(body, "RecoveryPointType"),
-        body.param("TagName"),
-    )
+    plan_id, hosts = _plan(cx, body).plan_id, _host_ids(body)
+    point_type, tag_name = _required(body, "RecoveryPointType"), body.param("TagName")
+    kind = body.param("RollbackType", "Production")
+    if kind == "Test":
+        network = body.param("TestNetwork")
+        rollback = cx.test_rollback(plan_id, hosts, point_type, tag_name, network)
+    elif kind == "Production":
+        rollback = cx.rollback(plan_id, hosts, point_type, tag_name, _nic_networks(body))
+    else:
+        raise CxError(codes.BAD_PARAMETER, f"Unknown rollback type '{kind}'.")
     request_id = cx.record_request("CreateRollback")
     return Group("Result", (("RollbackId", rollback.rollback_id), ("RequestId", request_id)))
+
+
+def _nic_networks(body: Group) -> dict[str, str]:
+    return {nic.param("NicId"): nic.param("Network") for nic in body.group("Nics").groups}
+
+
+def delete_virtual_snapshots(cx: ScoutDeployment, body: Group) -> Group:
+    removed = cx.delete_test_copies(_host_ids(body))
+    hosts = Group("Removed", tuple(("HostId", host_id) for host_id in removed))
+    request_id = cx.record_request("DeleteVirtualSnapshots")
+    return Group("Result", (("RequestId", request_id),), (hosts,))
+
+
+def prepare_failback(cx: ScoutDeployment, body: Group) -> Group:
+    tag = cx.prepare_failback(_plan(cx, body).plan_id, _host_ids(body))
+    params = (("TagName", tag.name), ("Timestamp", _time(tag.issued_at)))
+    return Group("Result", (*params, ("RequestId", cx.record_request("PrepareFailback"))))
+
+
+def list_rollbacks(cx: ScoutDeployment, body: Group) -> Group:
+    found = cx.rollbacks_of(_required(body, "ProtectionPlanName"))
+    rows = tuple(
+        Group("Rollback", (("RollbackId", r.rollback_id), ("Test", "Yes" if r.test else "No")))
+        for r in found
+    )
+    return Group("Result", (), (Group("Rollbacks", (), rows),))
 
 
 def get_rollback_state(cx: ScoutDeployment, body: Group) -> Group:
@@ -297,7 +327,11 @@ def get_rollback_state(cx: ScoutDeployment, body: Group) -> Group:
         )
         for h in rollback.hosts
     )
-    params = (("RollbackId", rollback.rollback_id), ("Status", rollback.status))
+    params = (
+        ("RollbackId", rollback.rollback_id),
+        ("Status", rollback.status),
+        ("RollbackType", "Test" if rollback.test else "Production"),
+    )
     return Group("Result", params, (Group("Hosts", (), hosts),))
 
 
@@ -345,6 +379,9 @@ HANDLERS: dict[str, Handler] = {
     "ListConsistencyPoints": list_consistency_points,
     "CreateRollback": create_rollback,
     "GetRollbackState": get_rollback_state,
+    "ListRollbacks": list_rollbacks,
+    "DeleteVirtualSnapshots": delete_virtual_snapshots,
+    "PrepareFailback": prepare_failback,
     "RestartResync": restart_resync,
     "GetRequestStatus": get_request_status,
     "ListEvents": list_events,

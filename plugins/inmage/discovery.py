@@ -41,7 +41,16 @@ def discover(client: CxClient) -> Inventory:
     host_ids = [s.get("HostId") for s in components.children("SourceServers")]
     details = _host_info(client, host_ids)
     machines = tuple(_machine(h, by_name, client.where) for h in details.groups)
+    networks += _lans(machines, networks)
     return Inventory(containers + _extra(machines), machines, networks, _hosts(components))
+
+
+def _lans(machines: tuple[Machine, ...], known: tuple[Network, ...]) -> tuple[Network, ...]:
+    # A physical server's NIC names its LAN, which no vCenter lists: without it in the
+    # inventory the operator could not map that NIC's network for failover.
+    ids = {n.network_id for n in known}
+    lans = sorted({nic.network_id for m in machines for nic in m.nics} - ids - {""})
+    return tuple(Network(lan, lan, "lan") for lan in lans)
 
 
 def _host_info(client: CxClient, host_ids: list[str]) -> Params:

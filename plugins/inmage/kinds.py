@@ -5,7 +5,10 @@ whose unified agents reported in (VMware VMs and physical servers) and the
 process servers and master targets as hosts. The target is the secondary
 site behind that CX: InMage replicates natively (agents -> process server
 -> master target), so srp drives it through the native replication hooks
-and ships no HRL. Failback goes to VMware only, never to a physical server.
+and ships no HRL. Test failover makes virtual-snapshot copies; reverse
+replication goes to a master target on the primary site (target options
+``failback_master_target``, ``failback_process_server``). Failback goes to
+VMware only, never to a physical server.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ PARAMETERS = (
     ConnectionParameter("retry_max_wait", _TEXT, default="30.0", description="longest backoff (s)"),
 )
 
-_MODES = (FailoverMode.UNPLANNED, FailoverMode.FAILBACK)
+_MODES = (FailoverMode.TEST, FailoverMode.UNPLANNED, FailoverMode.FAILBACK)
 
 INMAGE = FabricKind(
     kind="inmage",
@@ -50,7 +53,9 @@ INMAGE = FabricKind(
     capabilities=Capabilities(
         app_consistent=True,
         failover_modes=_MODES,
-        failback_to=("vmware",),
+        # Failback lands on the CX's own sources through a primary-site master target;
+        # the plugin refuses it for a physical server (VMware only), machine by machine.
+        failback_to=("inmage",),
         multi_machine_groups=True,
         reverse_replication=True,
         max_retention_hours=CONTINUOUS_MAX_RETENTION_HOURS,
@@ -62,6 +67,15 @@ _SITE_PARAMETERS = (
     *PARAMETERS,
     ConnectionParameter("process_server", _TEXT, description="process server id or name"),
     ConnectionParameter("master_target", _TEXT, description="master target id or name"),
+    ConnectionParameter(
+        "failback_master_target", _TEXT, description="primary-site master target for failback"
+    ),
+    ConnectionParameter(
+        "failback_process_server", _TEXT, description="recovery-site process server for failback"
+    ),
+    ConnectionParameter(
+        "retention_hours", _INT, default="24", description="retention of failback protection (h)"
+    ),
 )
 
 INMAGE_SITE = TargetKind(

@@ -1,21 +1,29 @@
-"""Native replication through a CX: protect, state, points, rollback, resync, stop.
+"""Native replication through a CX: protect, state, points, rollback, test copies, resync, stop.
 
 A replication group is a CX protection plan named after the group, so the
 plugin keeps no state of its own: every call names the plan by
-``ProtectionPlanName``. The process server and master target come from the
-request's options, else from the target's (``process_server``,
+``ProtectionPlanName``. Once reversed (see :mod:`plugins.inmage.failback`)
+the group also has a failback plan, ``<group>-failback``; state and points
+report both plans' hosts. The process server and master target come from
+the request's options, else from the target's (``process_server``,
 ``master_target``), by id or by name.
+
+A failover places the recovered NICs on the networks ``request.networks``
+maps their source networks to (a NIC whose network is not mapped is
+refused before anything changes); a test failover is a rollback to a
+virtual snapshot (``RollbackType=Test``) whose NICs join the isolated
+network ``request.option("network")``, while the plan replicates on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from plugins.inmage import cxapi
+from plugins.inmage import cxapi, discovery
 from plugins.inmage.client import CxClient, CxFault
 from plugins.inmage.cxapi import Params, host_list
 from provider.contracts.connection import TargetConnection
-from provider.contracts.failover import ReplicaDisk
+from provider.contracts.failover import CleanupResult, ReplicaDisk
 from provider.contracts.native import (
     Accuracy,
     NativeFailover,
@@ -30,6 +38,7 @@ from provider.contracts.native import (
 from provider.errors import (
     FabricError,
     HostileResponse,
+    MappingMissing,
     NotFound,
     RecoveryPointUnavailable,
     ValidationError,
@@ -59,11 +68,33 @@ def _plan(group_id: str, *params: tuple[str, str]) -> Params:
     return Params("", (("ProtectionPlanName", group_id), *params))
 
 
+def reverse_plan(group_id: str) -> str:
+    """The CX plan that replicates a group's recovered machines back home."""
+    return f"{group_id}-failback"
+
+
+def plan_call(client: CxClient, function: str, plan: str) -> Params | None:
+    """A function on one plan; None when the CX has no such plan."""
+    try:
+        return client.call(function, _plan(plan))
+    except CxFault as exc:
+        if exc.code == cxapi.NOT_FOUND:
+            return None
+        raise
+
+
+def _group_call(client: CxClient, function: str, group_id: str) -> list[Params]:
+    found = [plan_call(client, function, p) for p in (group_id, reverse_plan(group_id))]
+    if found == [None, None]:
+        raise NotFound(f"{client.where}: {function}: protection plan {group_id!r} does not exist")
+    return [answer for answer in found if answer is not None]
+
+
 def protect(
     client: CxClient, target: TargetConnection, request: NativeProtection
 ) -> NativeGroupState:
-    ps = _component(client, "ProcessServers", _option(target, request, "process_server"))
-    mt = _component(client, "MasterTargets", _option(target, request, "master_target"))
+    ps = component(client, "ProcessServers", _option(target, request, "process_server"))
+    mt = component(client, "MasterTargets", _option(target, request, "master_target"))
     body = Params(
         "",
         (
@@ -91,7 +122,7 @@ def _option(target: TargetConnection, request: NativeProtection, name: str) -> s
     return value
 
 
-def _component(client: CxClient, group: str, wanted: str) -> str:
+def component(client: CxClient, group: str, wanted: str) -> str:
     for component in client.call("ListScoutComponents").children(group):
         if wanted in (component.get("HostId"), component.get("HostName")):
             return component.get("HostId")
@@ -99,11 +130,9 @@ def _component(client: CxClient, group: str, wanted: str) -> str:
 
 
 def state(client: CxClient, group_id: str) -> NativeGroupState:
-    try:
-        found = client.call("GetProtectionState", _plan(group_id))
-    except CxFault as exc:
-        raise _mapped(exc) from exc
-    return NativeGroupState(group_id, tuple(_machine_state(h) for h in found.children("Hosts")))
+    plans = _group_call(client, "GetProtectionState", group_id)
+    hosts = (host for found in plans for host in found.children("Hosts"))
+    return NativeGroupState(group_id, tuple(_machine_state(h) for h in hosts))
 
 
 def _machine_state(host: Params) -> NativeMachineState:
@@ -119,17 +148,14 @@ def _machine_state(host: Params) -> NativeMachineState:
 
 
 def points(client: CxClient, group_id: str) -> tuple[NativePoint, ...]:
-    try:
-        found = client.call("ListConsistencyPoints", _plan(group_id))
-    except CxFault as exc:
-        raise _mapped(exc) from exc
+    plans = _group_call(client, "ListConsistencyPoints", group_id)
     holders: dict[str, list[str]] = {}
     first: dict[str, Params] = {}
-    for host in found.children("Hosts"):
+    for host in (host for found in plans for host in found.children("Hosts")):
         for tag in host.children("Tags"):
             holders.setdefault(tag.get("TagName"), []).append(host.get("HostId"))
             first.setdefault(tag.get("TagName"), tag)
-    worst = {t.get("TagName"): t for t in found.children("MultiVMPoints")}
+    worst = {t.get("TagName"): t for found in plans for t in found.children("MultiVMPoints")}
     made = [
         _point(worst.get(name, tag), tuple(holders[name]), client.where)
         for name, tag in first.items()
@@ -152,13 +178,28 @@ def _point(tag: Params, holders: tuple[str, ...], where: str) -> NativePoint:
 
 
 def failover(client: CxClient, request: NativeFailover) -> NativeFailoverResult:
-    params = [("RecoveryPointType", _POINT_TYPES[request.choice])]
+    """A production rollback of a forward plan (failback is :mod:`plugins.inmage.failback`'s)."""
+    nics = _nic_networks(client, request) if request.networks else ()
+    extra = (Params("Nics", (), nics),) if nics else ()
+    recovered = rollback(client, request.group_id, request, extra=extra)
+    return NativeFailoverResult(request.group_id, recovered)
+
+
+def rollback(
+    client: CxClient,
+    plan: str,
+    request: NativeFailover,
+    *params: tuple[str, str],
+    extra: tuple[Params, ...] = (),
+) -> tuple[NativeRecovered, ...]:
+    """Roll the request's hosts of a plan to its point; each host as the CX reports it."""
+    point = [("RecoveryPointType", _POINT_TYPES[request.choice])]
     if request.point_name:
-        params.append(("TagName", request.point_name))
+        point.append(("TagName", request.point_name))
     body = Params(
         "",
-        (("ProtectionPlanName", request.group_id), *params),
-        (host_list(request.machine_ids),),
+        (("ProtectionPlanName", plan), *point, *params),
+        (host_list(request.machine_ids), *extra),
     )
     try:
         started = client.call("CreateRollback", body)
@@ -167,11 +208,46 @@ def failover(client: CxClient, request: NativeFailover) -> NativeFailoverResult:
         )
     except CxFault as exc:
         raise _mapped(exc, point=True) from exc
-    recovered = tuple(_recovered(h, client.where) for h in found.children("Hosts"))
-    return NativeFailoverResult(request.group_id, recovered)
+    return tuple(recovered(h, client.where) for h in found.children("Hosts"))
 
 
-def _recovered(host: Params, where: str) -> NativeRecovered:
+def _nic_networks(client: CxClient, request: NativeFailover) -> tuple[Params, ...]:
+    # Discovery names each NIC's network as the vault's mappings do: map by that id.
+    machines = {m.machine_id: m for m in discovery.discover(client).machines}
+    nics: list[Params] = []
+    for machine_id in request.machine_ids:
+        machine = machines.get(machine_id)
+        if machine is None:
+            raise NotFound(f"{client.where}: no source server {machine_id!r}")
+        for nic in machine.nics:
+            network = request.network_for(nic.network_id)
+            if not network:
+                raise MappingMissing(
+                    f"{client.where}: NIC {nic.nic_id} of {machine.name} is on network "
+                    f"{nic.network_id!r}, which no network mapping sends to the recovery site"
+                )
+            nics.append(Params("Nic", (("NicId", nic.nic_id), ("Network", network))))
+    return tuple(nics)
+
+
+def test_failover(client: CxClient, request: NativeFailover) -> NativeFailoverResult:
+    """Virtual-snapshot copies at the point, on the isolated network; the plan replicates on."""
+    test = (("RollbackType", "Test"), ("TestNetwork", request.option("network")))
+    return NativeFailoverResult(
+        request.group_id, rollback(client, request.group_id, request, *test)
+    )
+
+
+def cleanup_test(client: CxClient, machine_ids: Sequence[str]) -> CleanupResult:
+    """Remove the machines' test copies; a second call removes nothing."""
+    try:
+        found = client.call("DeleteVirtualSnapshots", Params("", (), (host_list(machine_ids),)))
+    except CxFault as exc:
+        raise _mapped(exc) from exc
+    return CleanupResult(tuple(value for _, value in found.group("Removed").params))
+
+
+def recovered(host: Params, where: str) -> NativeRecovered:
     if host.get("Status") != "Completed":
         raise FabricError(f"{where}: rollback of host {host.get('HostId')}: {host.get('Status')}")
     return NativeRecovered(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from plugins.inmage import discovery, native
+from plugins.inmage import discovery, failback, native
 from plugins.inmage.client import ClientPool
 from plugins.inmage.kinds import INMAGE, INMAGE_SITE
 from provider.contracts.connection import FabricConnection, FabricIdentity, TargetConnection
-from provider.contracts.declarations import FabricKind, TargetKind
+from provider.contracts.declarations import FabricKind, FailoverMode, TargetKind
+from provider.contracts.failover import CleanupResult
 from provider.contracts.native import (
     NativeFailover,
     NativeFailoverResult,
@@ -69,7 +70,30 @@ def srp_native_points(target: TargetConnection, group_id: str) -> Sequence[Nativ
 
 @hookimpl
 def srp_native_failover(target: TargetConnection, request: NativeFailover) -> NativeFailoverResult:
+    if request.mode is FailoverMode.FAILBACK:
+        return failback.failback(CLIENTS.get(target), target, request)
     return native.failover(CLIENTS.get(target), request)
+
+
+@hookimpl
+def srp_native_test_failover(
+    target: TargetConnection, request: NativeFailover
+) -> NativeFailoverResult:
+    return native.test_failover(CLIENTS.get(target), request)
+
+
+@hookimpl
+def srp_native_cleanup_test(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> CleanupResult:
+    return native.cleanup_test(CLIENTS.get(target), machine_ids)
+
+
+@hookimpl
+def srp_native_reverse(
+    target: TargetConnection, group_id: str, machine_ids: Sequence[str]
+) -> NativeGroupState:
+    return failback.reverse(CLIENTS.get(target), target, group_id, machine_ids)
 
 
 @hookimpl

@@ -2,8 +2,9 @@
 
 The inmage plugin signs real requests (ComponentAuth_V2015_01) to a simulated
 configuration server; its ``inmage-site`` target replicates natively, so the
-native suite runs the core's native path on it. The kinds declare unplanned
-failover (and failback), so every test of the suite runs.
+native suite runs the core's native path on it. The kinds declare test and
+unplanned failover and failback (no planned failover: the seed's rule for
+VMware and physical sources), so every other test of the suite runs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from provider.conformance import NativeConformanceFabric, NativeConformanceSuite
 
 #: Quick retries: a site that is down answers within a test, not after seconds of backoff.
 OPTIONS = (("transport", "http"), ("retry_wait", "0"), ("retry_attempts", "2"))
-SITE_OPTIONS = (*OPTIONS, ("process_server", "ps01"), ("master_target", "mt01"))
+SITE_OPTIONS = (
+    *OPTIONS,
+    ("process_server", "ps01"),
+    ("master_target", "mt01"),
+    # Failback goes back through a master target on the primary site.
+    ("failback_master_target", "mt-primary"),
+    ("failback_process_server", "ps-dr"),
+)
 
 
 @dataclass
@@ -46,7 +54,10 @@ class ScoutSite:
         return [disk.read(0, disk.capacity) for disk in self.lab.cx.host_named(name).disks]
 
     def replica_disks(self, replica_id: str) -> Sequence[bytes]:
-        return [disk.read(0, disk.capacity) for disk in self.lab.cx.hosts[replica_id].disks]
+        # A test copy (Scout's virtual snapshot) is no host of the CX: it lives beside them.
+        cx = self.lab.cx
+        host = cx.hosts.get(replica_id) or cx.test_copies[replica_id]
+        return [disk.read(0, disk.capacity) for disk in host.disks]
 
     def take_offline(self) -> None:
         # The port closes: every call is refused, as when the site is lost.
@@ -83,6 +94,7 @@ def srp_native_conformance_fabric() -> Iterator[NativeConformanceFabric]:
             target_options=SITE_OPTIONS,
             retention_hours=72,
             clock=lab.clock.now,
+            test_network="DR-Isolated",
         )
     finally:
         site.stop()

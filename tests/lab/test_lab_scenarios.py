@@ -85,7 +85,8 @@ def probe_site(host: LabHost) -> None:
         f"lab-{host.name}", host.kind, host.address, Secret(host.password), host.options
     )
     try:
-        with pytest.raises(NotFound, match="Protection plan 'probe' does not exist"):
+        missing = "GetProtectionState: protection plan 'probe' does not exist"
+        with pytest.raises(NotFound, match=missing):
             inmage_plugin.srp_native_state(target, "probe")
     finally:
         inmage_plugin.CLIENTS.drop(target.target_id)

@@ -7,7 +7,9 @@ passphrase, protect a VMware VM and a physical server as ONE replication
 group (one protection plan on the CX), wait for the target's initial copy
 (the job refreshes the group until the CX says Differential Sync), see the
 target's points with ``srp points``, fail the group over to its common tag
-with byte checks on the master target's replicas, and commit.
+with byte checks on the master target's replicas, and commit; then reverse
+replication toward the primary master target (``srp failover reverse``) and
+failback to the VMware VMs (``srp failover failback``), every byte home.
 """
 
 from __future__ import annotations
@@ -125,8 +127,14 @@ def _register(site: NativeSite) -> None:
         "target", "add", "site", "--kind", "inmage-site", "--path", site.cx.address,
         "--password-env", "CX_PASSPHRASE", *CX_OPTIONS,
         "--option", "process_server=ps01", "--option", "master_target=mt01",
+        "--option", "failback_master_target=mt-primary",
+        "--option", "failback_process_server=ps-dr",
     )  # fmt: skip
     site.ok("policy", "create", "scout", "--family", "continuous", "--retention-hours", "72")
+    (fabric,) = site.json("fabric", "list")
+    # db01's physical network is not in the CX's inventory: failovers of it allow unmapped NICs.
+    site.ok("mapping", "network", "add", "VM Network", "dr-vm-network",
+            "--fabric", fabric["fabric_id"], "--target", "site")  # fmt: skip
 
 
 def _protect(site: NativeSite) -> dict[str, Any]:
@@ -195,7 +203,8 @@ def test_a_group_failover_to_its_common_tag_lands_every_machine_on_it_byte_for_b
     assert [(p["group_cut"], p["consistency"]) for p in web_points] == [("app-1", "app")]
     assert [(p["group_cut"], p["consistency"]) for p in db_points] == [("app-1", "app")]
 
-    argv = ("failover", "unplanned", "--group", GROUP, "--point", web_points[0]["point_id"])
+    argv = ("failover", "unplanned", "--group", GROUP, "--point", web_points[0]["point_id"],
+            "--allow-unmapped")  # fmt: skip
     job = site.json(*argv, "--wait")
 
     assert (job["kind"], job["state"]) == ("failover.unplanned", "succeeded")
@@ -245,3 +254,46 @@ def test_several_machines_without_a_group_are_refused_before_the_target_is_asked
 def _replica_id(site: NativeSite, item_id: str) -> str:
     with site.svc.store.read() as tx:
         return tx.items.get(item_id).replica_id
+
+
+def test_reverse_then_failback_through_the_cli_brings_every_change_home(site: NativeSite) -> None:
+    _register(site)
+    lab = site.lab
+    argv = ("protect", "web01", "app01", "--policy", "scout", "--target", "site")
+    answer = site.json(*argv, "--group", "back")
+    lab.cx.replicate()
+    assert site.wait_job(answer["job_id"])["state"] == "succeeded"
+    lab.cx.issue_tag("back", "app-1", "Application")
+    lab.cx.replicate()
+    site.svc.scheduler.tick()
+    for name in ("web01", "app01"):
+        lab.cx.power_off_source(lab.cx.host_named(name).host_id)
+    assert site.json("failover", "unplanned", "--group", "back", "--wait")["state"] == "succeeded"
+    assert site.json("failover", "commit", "--group", "back", "--wait")["state"] == "succeeded"
+    web_replica = lab.cx.hosts[
+        next(h for h, x in lab.cx.hosts.items() if x.failback_of and x.name == "web01")
+    ]
+    assert [n[3] for n in web_replica.nics] == ["dr-vm-network"]
+    web_replica.disks[0].write(0, b"written on the recovery site")
+
+    reverse = site.json("failover", "reverse", "--group", "back", "--wait")
+    assert (reverse["kind"], reverse["state"]) == ("failover.reverse", "succeeded")
+    lab.cx.replicate()
+    site.svc.scheduler.tick()
+    assert {(r["state"], r["direction"]) for r in site.json("status")} == {("protected", "reverse")}
+    expected = site.digests(web_replica.disks)
+
+    job = site.json("failover", "failback", "--group", "back", "--wait")
+    assert (job["kind"], job["state"]) == ("failover.failback", "succeeded")
+    assert [t["progress"] for t in job["tasks"]] == [1.0, 1.0]
+    vm = lab.vcenter.vm_named("web01")
+    assert site.digests(vm.virtual_disks) == expected
+    assert vm.power_state == "POWERED_ON"
+    # Forward protection resumes with a resynchronization (differences only), then replicates.
+    assert {(r["state"], r["direction"]) for r in site.json("status")} == {
+        ("resynchronizing", "forward")
+    }
+    lab.cx.replicate()
+    site.svc.scheduler.tick()
+    assert {(r["state"], r["direction"]) for r in site.json("status")} == {("protected", "forward")}
+    assert [p.name for p in lab.cx.plans.values()] == ["back"]

@@ -32,8 +32,12 @@ def test_the_entry_point_loads_the_plugin_with_its_kinds() -> None:
     assert plugin.srp_fabric_kinds() == (INMAGE,)
     assert plugin.srp_target_kinds() == (INMAGE_SITE,)
     assert INMAGE_SITE.data_path is DataPath.NATIVE
-    assert INMAGE.capabilities.failback_to == ("vmware",)
-    assert INMAGE_SITE.failover_modes == (FailoverMode.UNPLANNED, FailoverMode.FAILBACK)
+    assert INMAGE.capabilities.failback_to == ("inmage",)
+    assert INMAGE_SITE.failover_modes == (
+        FailoverMode.TEST,
+        FailoverMode.UNPLANNED,
+        FailoverMode.FAILBACK,
+    )
 
 
 def test_connect_says_what_the_cx_is(plugins: PluginManager, connect: Connect, lab: S5Lab) -> None:
@@ -81,7 +85,12 @@ def test_discovery_lists_sources_and_components_in_three_calls(
         ProtectionContainer(f"vcsa01.lab.local:{vm.datacenter.moid}", "DC1", "datacenter"),
         ProtectionContainer("physical", "Physical servers", "physical"),
     )
-    assert inventory.networks == (Network(network_id, "VM Network", "port-group"),)
+    # The physical server's LAN is listed too, so its NIC can be mapped for failover.
+    lan = db.nics[0].network_id
+    assert inventory.networks == (
+        Network(network_id, "VM Network", "port-group"),
+        Network(lan, lan, "lan"),
+    )
     assert inventory.hosts == (
         Host(lab.ps.host_id, "ps01", "process-server", "9.55.1.0"),
         Host(lab.ps_dr.host_id, "ps-dr", "process-server", "9.55.1.0"),

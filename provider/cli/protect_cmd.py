@@ -9,6 +9,7 @@ import typer
 from provider.cli import output
 from provider.cli.client import ServiceClient, path
 from provider.cli.job_cmd import conclude, follow
+from provider.cli.register_cmd import parse_options
 
 
 def protect(
@@ -24,11 +25,21 @@ def protect(
     wait: Annotated[
         bool, typer.Option(help="Show initial replication's progress until it ends.")
     ] = False,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(help="Protection option KEY=VALUE for a native target (repeatable)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Protect machines; initial replication runs as a job (watch it with --wait)."""
-    body = {"machines": machines, "policy": policy, "target": target, "fabric": fabric}
-    body["group"] = group
+    body: dict[str, object] = {
+        "machines": machines,
+        "policy": policy,
+        "target": target,
+        "fabric": fabric,
+        "group": group,
+        "options": parse_options(option or []),
+    }
     with ServiceClient.from_env() as client:
         answer = client.post("/items", body)
         if as_json and not wait:

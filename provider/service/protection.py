@@ -46,6 +46,8 @@ class ProtectMachines:
     target: str
     fabric: str | None = None
     group: str = ""
+    #: For a native target's plugin (``NativeProtection.options``); the HRL path takes none.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,12 @@ def protect_machines(svc: ServiceContext, request: ProtectMachines) -> Protectio
     found = _checked(svc, request)
     if is_native_target(svc.engine, request.target):
         return _submitted(svc, request, _protect_native(svc, request, found))
+    if request.options:
+        # Silently ignoring an option the operator believes in would be worse than refusing it.
+        raise ValidationError(
+            f"target {request.target!r} replicates through srp's own data path and takes no "
+            f"protection options, got {sorted(k for k, _ in request.options)}"
+        )
     items: list[ProtectedItem] = []
     try:
         for entry in found:
@@ -109,6 +117,7 @@ def _protect_native(
         request.policy,
         request.target,
         request.group,
+        request.options,
     )
     return protect_native(svc.engine, native)
 

@@ -62,6 +62,8 @@ class Protect(Body):
     policy: Name
     target: Name
     group: Annotated[str, Field(max_length=200)] = ""
+    # Handed to a native target's plugin as they are (e.g. hyperv-replica's primary_address).
+    options: Options = {}
 
 
 class AddNetworkMapping(Body):

@@ -9,6 +9,7 @@ scheduler thread is off: tests call ``lab.tick()``.
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from fakes.clock import VirtualClock
 from fakes.fabric import SimulatedFabric, SimulatedFabricPlugin
 from fakes.winrm.tls import generate_tls_material
 from fakes.workload import write_pattern
+from provider.cli.app import main
 from provider.engine.forwarder import RetryPolicy
 from provider.pluginmanager import PluginManager
 from provider.service.app import service_of
@@ -163,3 +165,69 @@ def setup_protection(lab: Lab, client: httpx.Client, *, frequency: int = 30, **p
     assert client.post("/targets", json=target).status_code == 201
     body = {"name": "p30", "copy_frequency_sec": frequency, **policy}
     assert client.post("/policies", json=body).status_code == 201
+
+
+# ----------------------------------------------------------------------
+# Scenario services: the real service with real plugins, driven by the real CLI
+
+Capture = pytest.CaptureFixture[str]
+#: Job states after which a job never changes again.
+FINAL_JOB_STATES = ("succeeded", "failed", "cancelled")
+
+
+def start_plugin_service(
+    home: Path, clock: VirtualClock, plugins: dict[str, object]
+) -> tuple[ServiceRuntime, str]:
+    """A fresh vault at ``home`` and a started service with exactly ``plugins``; its admin token."""
+    settings = Settings.from_env({"SRP_HOME": str(home)})
+    with VaultStore.open(settings) as store:
+        token = init_vault(store, home, clock=clock.now).token.token.reveal()
+    manager = PluginManager()
+    for name, plugin in plugins.items():
+        manager.register(plugin, name=name)
+    quick = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05)
+    options = ServiceOptions(scheduler_interval=None, stop_timeout=20, retry=quick)
+    runtime = ServiceRuntime(
+        settings, Listen(port=0), plugins=manager, clock=clock.now, options=options
+    )
+    runtime.start()
+    return runtime, token
+
+
+def point_cli_at(monkeypatch: pytest.MonkeyPatch, home: Path, token: str) -> None:
+    """Make ``srp`` find the service through ``SRP_HOME``'s service.json, with ``token``."""
+    monkeypatch.setenv("SRP_HOME", str(home))
+    monkeypatch.setenv("SRP_TOKEN", token)
+    for name in ("SRP_URL", "SRP_CA", "SRP_TOKEN_FILE", "SRP_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@dataclass
+class Cli:
+    """The real ``srp`` command run in-process, its output captured per call."""
+
+    capsys: Capture
+
+    def run(self, *argv: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main(list(argv))
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def ok(self, *argv: str) -> str:
+        code, out, err = self.run(*argv)
+        assert code == 0, f"srp {' '.join(argv)} exited {code}: {err}"
+        return out
+
+    def json(self, *argv: str) -> Any:
+        return json.loads(self.ok(*argv, "--json"))
+
+    def wait_job(self, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Poll ``srp job show`` until the job is final; its last view."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.json("job", "show", job_id)
+            if job["state"] in FINAL_JOB_STATES:
+                return dict(job)
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} did not finish")

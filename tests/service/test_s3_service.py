@@ -203,7 +203,8 @@ def test_s3_planned_failover_of_the_group_is_refused_with_the_rule(s3: S3) -> No
         REFUSED_EXIT,
         "",
         f"srp: error: planned failover of app01 ({items['app01']}) is not supported: vmware "
-        "machines to a cloud target declare test, unplanned (use an unplanned failover)\n",
+        "machines to a cloud target declare test, unplanned, failback "
+        "(use an unplanned failover)\n",
     )
     assert s3.json("job", "list") == jobs
     assert {row["state"] for row in s3.json("status")} == {"protected"}

@@ -16,7 +16,12 @@ router = APIRouter(prefix="/items", tags=["protected items"])
 def protect(body: Protect, svc: Srp) -> Json:
     """Protect machines; the answer names the initial-replication job to watch."""
     request = ProtectMachines(
-        tuple(body.machines), body.policy, body.target, body.fabric, body.group
+        tuple(body.machines),
+        body.policy,
+        body.target,
+        body.fabric,
+        body.group,
+        tuple(sorted(body.options.items())),
     )
     protection = protect_machines(svc, request)
     now = svc.clock()

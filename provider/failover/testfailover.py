@@ -82,6 +82,13 @@ def run_cleanup(ctx: EngineContext, item_id: str, reporter: Reporter) -> Cleanup
     result = CleanupResult(())
     if item.test_replica_id:
         result = ctx.plugins.cleanup_test_failover(subject.target, item_id, item.test_replica_id)
+    return conclude_cleanup(ctx, subject, result, reporter)
+
+
+def conclude_cleanup(
+    ctx: EngineContext, subject: Subject, result: CleanupResult, reporter: Reporter
+) -> CleanupResult:
+    """Log what went; leave TEST_FAILOVER only when nothing is left (else say what is)."""
     for removed in result.removed:
         reporter.log(f"removed {removed}")
     if result.left:
@@ -90,7 +97,8 @@ def run_cleanup(ctx: EngineContext, item_id: str, reporter: Reporter) -> Cleanup
             + "; ".join(result.left),
             hint="fix the cause and run the cleanup again",
         )
-    if item.state is _R.TEST_FAILOVER:
+    item_id = subject.item.item_id
+    if subject.item.state is _R.TEST_FAILOVER:
         move_item(ctx, item_id, _R.PROTECTED, test_replica_id="")
     else:
         update_item(ctx, item_id, test_replica_id="")

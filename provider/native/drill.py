@@ -21,12 +21,12 @@ from provider.contracts.declarations import FailoverMode
 from provider.contracts.failover import CleanupResult
 from provider.contracts.native import NativeRecovered
 from provider.engine.context import EngineContext
-from provider.errors import FailoverError
 from provider.failover.drill import DiskCheck, DrillReport
 from provider.failover.itemstate import check_move, move_item, update_item
 from provider.failover.options import FailoverOptions
 from provider.failover.rules import require_mode
 from provider.failover.subject import Reporter, load_subject
+from provider.failover.testfailover import conclude_cleanup
 from provider.model.states import ReplicationState
 from provider.native.failover import NativeFailoverPlan, native_plan, recorded_point
 from provider.native.kinds import group_of, require_hook
@@ -96,16 +96,4 @@ def run_native_cleanup(ctx: EngineContext, item_id: str, reporter: Reporter) -> 
         reporter.log(f"{subject.name} has no test failover to clean up")
         return CleanupResult(())
     result = ctx.plugins.native_cleanup_test(subject.target, group_of(item), (machine_key(item),))
-    for removed in result.removed:
-        reporter.log(f"removed {removed}")
-    if result.left:
-        raise FailoverError(
-            f"cleanup of the test failover of {subject.name} is incomplete; left: "
-            + "; ".join(result.left),
-            hint="fix the cause and run the cleanup again",
-        )
-    if item.state is _R.TEST_FAILOVER:
-        move_item(ctx, item_id, _R.PROTECTED, test_replica_id="")
-    else:
-        update_item(ctx, item_id, test_replica_id="")
-    return result
+    return conclude_cleanup(ctx, subject, result, reporter)

@@ -69,11 +69,15 @@ def _check_first(header: HrlHeader) -> None:
 
 
 def _check_same_disk(header: HrlHeader, state: ChainState) -> None:
-    ours = (state.item_id, state.machine_id, state.disk_id)
-    theirs = (header.item_id, header.machine_id, header.disk_id)
+    # The chain belongs to the protected item's disk, not to one machine: a failback to
+    # an alternate location moves the item to a new machine whose disk may keep the id
+    # (vCenter numbers every VM's disks 2000, 2001...), and its HRLs continue the chain.
+    # A stale HRL of the old machine is still refused, by sequence and predecessor.
+    ours = (state.item_id, state.disk_id)
+    theirs = (header.item_id, header.disk_id)
     if ours != theirs:
         raise HrlForeign(
-            f"{_name(header)} is for item/machine/disk {'/'.join(theirs)}, not {'/'.join(ours)}",
+            f"{_name(header)} is for item/disk {'/'.join(theirs)}, not {'/'.join(ours)}",
             hint="apply it to the disk it was written for",
         )
 

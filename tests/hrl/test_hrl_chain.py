@@ -68,9 +68,8 @@ def test_replay(sequence: int) -> None:
 @pytest.mark.parametrize(
     ("changes", "theirs"),
     [
-        ({"disk_id": "disk-1"}, "item-7/vm-web-01/disk-1"),
-        ({"machine_id": "vm-db-01"}, "item-7/vm-db-01/disk-0"),
-        ({"item_id": "item-8"}, "item-8/vm-web-01/disk-0"),
+        ({"disk_id": "disk-1"}, "item-7/disk-1"),
+        ({"item_id": "item-8"}, "item-8/disk-0"),
     ],
 )
 def test_foreign(changes: dict[str, str], theirs: str) -> None:
@@ -79,9 +78,19 @@ def test_foreign(changes: dict[str, str], theirs: str) -> None:
         check_chain(header, STATE)
     disk = changes.get("disk_id", "disk-0")
     assert str(caught.value) == (
-        f"HRL 5 of disk {disk!r} is for item/machine/disk {theirs}, not item-7/vm-web-01/disk-0 "
+        f"HRL 5 of disk {disk!r} is for item/disk {theirs}, not item-7/disk-0 "
         "(apply it to the disk it was written for)"
     )
+
+
+def test_the_next_hrl_from_another_machine_of_the_item_continues_the_chain() -> None:
+    # An alternate-location failback moved the item to a new machine: its disk keeps the id.
+    check_chain(make_header(sequence=5, prev_digest=DIGEST_A, machine_id="vm-web-02"), STATE)
+
+
+def test_a_stale_hrl_of_the_old_machine_is_still_refused() -> None:
+    with pytest.raises(HrlReplay):
+        check_chain(make_header(sequence=4, prev_digest=DIGEST_A, machine_id="vm-web-02"), STATE)
 
 
 def test_real_files_chain_through_their_digests(tmp_path: Path) -> None:

@@ -353,6 +353,20 @@ def srp_create_machine(connection: FabricConnection, spec: AlternateMachine) -> 
     """
 
 
+@hookspec
+def srp_check_failback(connection: FabricConnection, machine: Machine) -> None:
+    """Refuse a failback onto this fabric that its setup cannot carry, before anything changes.
+
+    Called when a failback is checked (to the original ``machine`` or to a
+    new machine for it on this fabric), before any machine is stopped or
+    created, and again when its job starts. Raise ``ConfigurationError``
+    naming each component the writes back need and the fabric lacks (for
+    VMware: a master target, a process server on the cloud side). Change
+    nothing. Optional: a kind that needs no setup to be written to leaves it
+    out.
+    """
+
+
 @hookspec(firstresult=True)
 def srp_target_networks(target: TargetConnection) -> Sequence[Network]:
     """List the target's networks, isolated test networks included.

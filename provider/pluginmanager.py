@@ -87,8 +87,9 @@ T = TypeVar("T")
 Declaration = TypeVar("Declaration", FabricKind, TargetKind)
 
 #: Dispatched hooks a plugin may leave out: a plugin that keeps no session has
-#: nothing to drop. Every other dispatched hook is an operation the core needs.
-OPTIONAL_DISPATCHED_HOOKS = frozenset({"srp_disconnect"})
+#: nothing to drop, a kind that needs no setup for failback has nothing to check.
+#: Every other dispatched hook is an operation the core needs.
+OPTIONAL_DISPATCHED_HOOKS = frozenset({"srp_disconnect", "srp_check_failback"})
 #: Trace lines show arguments as repr, cut to this length (an inventory can be huge).
 _REPR_LIMIT = 300
 
@@ -414,6 +415,16 @@ class PluginManager:
             machine=machine,
             disk_id=disk_id,
             extents=extents,
+        )
+
+    def check_failback(self, connection: FabricConnection, machine: Machine) -> None:
+        """Refuse a failback onto the fabric that its setup cannot carry (changes nothing)."""
+        self._action(
+            _Side.FABRIC,
+            connection.kind,
+            "srp_check_failback",
+            connection=connection,
+            machine=machine,
         )
 
     def create_machine(self, connection: FabricConnection, spec: AlternateMachine) -> Machine:

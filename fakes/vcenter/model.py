@@ -247,12 +247,19 @@ class VCenter:
         host: EsxHost,
         *,
         disks: Sequence[int] = (1 << 20,),
-        networks: Sequence[str] = (),
+        networks: Sequence[str | Network] = (),
         power_on: bool = True,
         cpu_count: int = 2,
         memory_mib: int = 4096,
+        datastore: Datastore | None = None,
+        guest_os: str = "WINDOWS_9_SERVER_64",
     ) -> VirtualMachine:
-        """Create a VM on ``host`` with zero-filled disks of these sizes, NICs on these networks."""
+        """Create a VM on ``host`` with zero-filled disks of these sizes, NICs on these networks.
+
+        A network is named, or given as the port group itself (two port groups
+        may share a name); the disks go on ``datastore`` (the datacenter's first
+        by default).
+        """
         datacenter = self._datacenter_of(host)
         vm = VirtualMachine(
             moid=self.mint("vm"),
@@ -263,11 +270,14 @@ class VCenter:
             bios_uuid=self._uuid(),
             cpu_count=cpu_count,
             memory_mib=memory_mib,
+            guest_os=guest_os,
             power_state=POWERED_ON if power_on else POWERED_OFF,
         )
-        vm.disks = [self._vmdk(vm, index, size) for index, size in enumerate(disks)]
+        place = datastore or datacenter.datastores[0]
+        vm.disks = [self._vmdk(vm, index, size, place) for index, size in enumerate(disks)]
         vm.nics = [
-            self._nic(vm, index, datacenter.network(net)) for index, net in enumerate(networks)
+            self._nic(vm, index, net if isinstance(net, Network) else datacenter.network(net))
+            for index, net in enumerate(networks)
         ]
         with self.lock:
             self.vms[vm.moid] = vm
@@ -282,10 +292,9 @@ class VCenter:
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
 
-    def _vmdk(self, vm: VirtualMachine, index: int, size: int) -> Vmdk:
+    def _vmdk(self, vm: VirtualMachine, index: int, size: int, datastore: Datastore) -> Vmdk:
         folder = datastore_name(vm.name)
         stem = folder if index == 0 else f"{folder}_{index}"
-        datastore = vm.datacenter.datastores[0]
         base = f"[{datastore.name}] {folder}/{stem}.vmdk"
         disk = VirtualDisk.in_memory(
             size,

@@ -3,7 +3,8 @@
 Sessions: ``POST /api/session`` with Basic auth answers 201 and the session
 id as a JSON string; clients send it back as ``vmware-api-session-id``;
 ``DELETE /api/session`` logs out. Inventory: datacenters, clusters, hosts,
-networks, datastores, VMs (list with filters, detail, guest identity, power).
+networks, datastores, VMs (list with filters, detail, guest identity, power, and
+creation: :mod:`fakes.vcenter.creation`).
 Errors: ``{"error_type": ..., "messages": [...]}``.
 """
 
@@ -13,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from fakes.vcenter.creation import create_vm
 from fakes.vcenter.faults import RestError, not_found
 from fakes.vcenter.http import HttpRequest, HttpResponse
 from fakes.vcenter.model import POWERED_ON, Datacenter, VCenter, VirtualMachine
@@ -236,6 +238,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Route, bool], ...] = tuple(
         ("GET", r"/api/vcenter/network", networks, True),
         ("GET", r"/api/vcenter/datastore", datastores, True),
         ("GET", r"/api/vcenter/vm", vms, True),
+        ("POST", r"/api/vcenter/vm", create_vm, True),
         ("GET", r"/api/vcenter/vm/(?P<vm>[^/]+)", vm_detail, True),
         ("GET", r"/api/vcenter/vm/(?P<vm>[^/]+)/guest/identity", guest_identity, True),
         ("GET", r"/api/vcenter/vm/(?P<vm>[^/]+)/power", power_state, True),

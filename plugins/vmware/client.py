@@ -59,6 +59,14 @@ class VSphereFault(RemoteCommandFailed):
         self.invalid_property = invalid_property
 
 
+class VSphereRestError(RemoteCommandFailed):
+    """A REST API error: ``error_type`` is vSphere's (``ALREADY_EXISTS``, ``NOT_FOUND``...)."""
+
+    def __init__(self, message: str, error_type: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how patiently a transient failure is retried."""
@@ -142,6 +150,14 @@ class VSphereClient:
     ) -> None:
         """POST a REST action that answers 204 (e.g. a power operation)."""
         self._call(operation, "POST", path, params=params, retry=retry)
+
+    def rest_create(self, operation: str, path: str, body: Mapping[str, Any]) -> Any:
+        """POST a REST create call and return its JSON answer (the new object's id).
+
+        Never retried: a lost answer may hide a created object, which a
+        blind retry would then refuse as already existing.
+        """
+        return self._json(operation, self._call(operation, "POST", path, body=body, retry=False))
 
     def vim_get(self, operation: str, type_name: str, moid: str, prop: str) -> Any:
         """Read a managed object's property through the JSON API."""
@@ -347,7 +363,7 @@ def _rest_failure(where: str, path: str, error_type: str, message: str) -> Fabri
         return MachineNotFound(
             f"{where}: the VM no longer exists in vCenter ({message})", hint=_GONE_HINT
         )
-    return RemoteCommandFailed(f"{where}: {error_type}: {message}")
+    return VSphereRestError(f"{where}: {error_type}: {message}", error_type)
 
 
 def _vim_failure(where: str, body: dict[str, Any]) -> FabricError:

@@ -85,9 +85,9 @@ def discover(client: VSphereClient) -> Inventory:
 
 
 def _machines(client: VSphereClient, placement: dict[str, tuple[str, str]]) -> list[Machine]:
-    root = _root_folder(client)
+    root = root_folder(client)
     found = []
-    for vm in collect_vms(client, root, VM_PROPERTIES, _page_size(client)):
+    for vm in collect_vms(client, root, VM_PROPERTIES, page_size(client)):
         host_ref = vm.get("runtime.host")
         host_id = str(host_ref.get("value", "")) if isinstance(host_ref, dict) else ""
         if host_id not in placement:
@@ -97,7 +97,7 @@ def _machines(client: VSphereClient, placement: dict[str, tuple[str, str]]) -> l
     return sorted(found, key=lambda m: (m.container_id, m.name, m.machine_id))
 
 
-def _root_folder(client: VSphereClient) -> str:
+def root_folder(client: VSphereClient) -> str:
     content = client.service_content()
     root = content.get("rootFolder") if isinstance(content, dict) else None
     if not isinstance(root, dict) or not isinstance(root.get("value"), str):
@@ -105,7 +105,7 @@ def _root_folder(client: VSphereClient) -> str:
     return str(root["value"])
 
 
-def _page_size(client: VSphereClient) -> int:
+def page_size(client: VSphereClient) -> int:
     text = client.connection.option("discovery_page_size", DEFAULT_PAGE_SIZE)
     if not text.isdigit() or int(text) <= 0:
         raise ValidationError(

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from plugins.vmware import cuts, discovery, mastertarget, physical, power, reads
+from plugins.vmware import create, cuts, discovery, mastertarget, physical, power, reads
 from plugins.vmware.changeids import ChangeIdBook
 from plugins.vmware.client import ClientPool
 from plugins.vmware.kinds import PHYSICAL, VMWARE
 from plugins.vmware.mobility import MobilityPool
 from provider.contracts.connection import FabricConnection, FabricIdentity
 from provider.contracts.declarations import FabricKind
-from provider.contracts.failover import PreparedSource
+from provider.contracts.failover import AlternateMachine, PreparedSource
 from provider.contracts.replica import BlockDigest, Cut, CutRequest, ExtentData, TrackingInfo
 from provider.errors import NotSupported
 from provider.hookspecs import hookimpl
@@ -157,3 +157,23 @@ def srp_resume_source(connection: FabricConnection, machine: Machine) -> None:
             "failback goes to VMware only"
         )
     power.start(CLIENTS.get(connection), machine)
+
+
+@hookimpl
+def srp_create_machine(connection: FabricConnection, spec: AlternateMachine) -> Machine:
+    if _physical(connection):
+        raise NotSupported(
+            f"physical server {connection.address}: srp cannot create a machine on a physical "
+            "server; fail back to a new VM on a vmware fabric"
+        )
+    return create.create_machine(CLIENTS.get(connection), spec)
+
+
+@hookimpl
+def srp_check_failback(connection: FabricConnection, machine: Machine) -> None:
+    if _physical(connection):
+        raise NotSupported(
+            f"physical server {machine.name}: srp never writes back to a physical server; "
+            "failback goes to VMware only (fail back to a new VM on a vmware fabric)"
+        )
+    mastertarget.require_failback_setup(connection, machine)

@@ -10,13 +10,18 @@ and the item stays protected in reverse.
 
 With an alternate host in the options, the failback goes to a new machine
 instead (:mod:`provider.failover.alternate`): the original is left as it is.
+
+A failback the fabric's setup cannot carry (VMware without a master target)
+is refused when it is checked, before the replica or anything else is
+stopped: the check asks the fabric's plugin (``srp_check_failback``).
 """
 
 from __future__ import annotations
 
 from provider.engine.context import EngineContext
-from provider.errors import FailoverError, SrpError
+from provider.errors import FailoverError, SrpError, ValidationError
 from provider.failover.itemstate import check_move, move_item
+from provider.failover.options import FailoverOptions
 from provider.failover.reverse import original_endpoint, replica_endpoint, stop_original
 from provider.failover.rules import require_failback_to
 from provider.failover.subject import Reporter, Subject, load_subject
@@ -27,8 +32,24 @@ from provider.model.states import ReplicationState
 _R = ReplicationState
 
 
-def check_failback(ctx: EngineContext, item_id: str) -> Subject:
-    """Only a reverse-protected item fails back, and only onto a kind its kind allows."""
+def check_failback(
+    ctx: EngineContext, item_id: str, options: FailoverOptions | None = None
+) -> Subject:
+    """Only a reverse-protected item fails back, only onto a kind its kind allows, and
+    only where the fabric's setup can take the data back; nothing is changed.
+
+    With an alternate host in ``options``, the alternate location's terms apply.
+    """
+    if options is not None and options.alternate_fabric and not options.alternate_host:
+        raise ValidationError(
+            f"a failback to fabric {options.alternate_fabric!r} creates a new machine there: "
+            "name its host (alternate_host)"
+        )
+    if options is not None and options.alternate_host:
+        # The alternate path builds on this module's steps, so it is imported here.
+        from provider.failover.alternate import check_alternate_failback
+
+        return check_alternate_failback(ctx, item_id, options).subject
     subject = load_subject(ctx, item_id)
     if subject.item.direction is not Direction.REVERSE:
         raise FailoverError(
@@ -38,6 +59,7 @@ def check_failback(ctx: EngineContext, item_id: str) -> Subject:
         )
     require_failback_to(subject, subject.fabric_kind.kind)
     check_move(subject.item, _R.FAILBACK)
+    ctx.plugins.check_failback(subject.source, subject.machine)
     return subject
 
 
@@ -77,16 +99,21 @@ def _sync_home(
 
 
 def restart_replica(
-    ctx: EngineContext, subject: Subject, replica: Endpoint, reporter: Reporter
+    ctx: EngineContext,
+    subject: Subject,
+    replica: Endpoint,
+    reporter: Reporter,
+    state: ReplicationState = _R.PROTECTED,
 ) -> None:
-    """Start the replica again after a failed failback; the item stays protected in reverse."""
+    """Start the replica again after a failed failback; the item returns to ``state``
+    (protected in reverse, or committed when it was never re-protected)."""
     # The replica keeps serving until a failback succeeds: it is the live copy.
     try:
         ctx.plugins.resume_source(replica.connection, replica.machine)
     except SrpError as exc:
         reporter.log(f"replica {replica.machine.name} could not be started again: {exc}")
     finally:
-        move_item(ctx, subject.item.item_id, _R.PROTECTED)
+        move_item(ctx, subject.item.item_id, state)
 
 
 def remove_replica(ctx: EngineContext, subject: Subject, reporter: Reporter) -> None:

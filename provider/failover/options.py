@@ -14,8 +14,9 @@ class FailoverOptions:
     where a failback to an alternate location creates the machine.
 
     A failback with ``alternate_host`` creates a new machine on that host of
-    the item's fabric, named ``alternate_name`` (empty: the protected
-    machine's name).
+    the item's fabric, or of ``alternate_fabric`` (a registered fabric's id
+    or name, of a kind the item's kind fails back to), named
+    ``alternate_name`` (empty: the protected machine's name).
     """
 
     point: PointSpec = field(default_factory=PointSpec)
@@ -23,6 +24,7 @@ class FailoverOptions:
     allow_unmapped: bool = False
     alternate_host: str = ""
     alternate_name: str = ""
+    alternate_fabric: str = ""
 
     def to_params(self) -> dict[str, str]:
         """The options as a job's text parameters."""
@@ -33,6 +35,7 @@ class FailoverOptions:
             "allow_unmapped": "yes" if self.allow_unmapped else "no",
             "alternate_host": self.alternate_host,
             "alternate_name": self.alternate_name,
+            "alternate_fabric": self.alternate_fabric,
         }
 
     @classmethod
@@ -45,4 +48,5 @@ class FailoverOptions:
             params.get("allow_unmapped") == "yes",
             params.get("alternate_host", ""),
             params.get("alternate_name", ""),
+            params.get("alternate_fabric", ""),
         )

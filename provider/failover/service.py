@@ -151,7 +151,9 @@ class FailoverService:
                 f"a failback naming the new machine {chosen.alternate_name!r} takes one "
                 f"protected item, got {len(item_ids)}"
             )
-        return self._run(JobKind.FAILBACK, item_ids, chosen, lambda i: check_failback(self.ctx, i))
+        return self._run(
+            JobKind.FAILBACK, item_ids, chosen, lambda i: check_failback(self.ctx, i, chosen)
+        )
 
     def drill_reports(self, job_id: str) -> list[DrillReport]:
         """The drill reports of a test failover job, one per machine that got one."""

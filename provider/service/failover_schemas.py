@@ -70,10 +70,12 @@ class DrillBody(ItemsBody):
 
 
 class FailbackBody(ItemsBody):
-    """Failback home, or with ``alternate_host`` to a new machine (named ``name``)."""
+    """Failback home, or with ``alternate_host`` to a new machine (named ``name``), on the
+    item's fabric or on ``alternate_fabric`` (a registered fabric's id or name)."""
 
     alternate_host: GroupName = ""
     name: GroupName = ""
+    alternate_fabric: GroupName = ""
 
     @model_validator(mode="after")
     def _name_for_one_new_machine(self) -> Self:
@@ -81,10 +83,18 @@ class FailbackBody(ItemsBody):
             raise ValueError("name is the new machine's: give it with alternate_host")
         if self.name and (self.group or len(self.items) != 1):
             raise ValueError("name is one new machine's: give it with exactly one item")
+        if self.alternate_fabric and not self.alternate_host:
+            raise ValueError(
+                "alternate_fabric is where a new machine goes: give its host with alternate_host"
+            )
         return self
 
     def options(self) -> FailoverOptions:
-        return FailoverOptions(alternate_host=self.alternate_host, alternate_name=self.name)
+        return FailoverOptions(
+            alternate_host=self.alternate_host,
+            alternate_name=self.name,
+            alternate_fabric=self.alternate_fabric,
+        )
 
 
 def point_spec(text: str) -> PointSpec:

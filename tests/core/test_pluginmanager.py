@@ -251,6 +251,10 @@ class LabFabric(Recorder):
     def srp_create_machine(self, connection: FabricConnection, spec: AlternateMachine) -> Machine:
         return self.record("srp_create_machine", MACHINE, connection=connection, spec=spec)
 
+    @hookimpl
+    def srp_check_failback(self, connection: FabricConnection, machine: Machine) -> None:
+        self.record("srp_check_failback", None, connection=connection, machine=machine)
+
 
 class LabTarget(Recorder):
     """Implements every target-side hook with fixed answers."""
@@ -583,6 +587,13 @@ FABRIC_CASES = [
         {"connection": CONN, "spec": ALTERNATE},
         MACHINE,
     ),
+    (
+        "check_failback",
+        (CONN, MACHINE),
+        "srp_check_failback",
+        {"connection": CONN, "machine": MACHINE},
+        None,
+    ),
 ]
 
 IDS = {"target": TARGET, "item_id": "item-1", "replica_id": "rep-1"}
@@ -814,6 +825,12 @@ def test_disconnect_is_optional() -> None:
     manager = lab_manager(mini=MiniFabric(IDENTITY))
     # No NoPluginForKind: a plugin that keeps no session has nothing to drop.
     manager.disconnect(FabricConnection("fab-1", "mini", "m.example"))
+
+
+def test_the_failback_check_is_optional() -> None:
+    manager = lab_manager(mini=MiniFabric(IDENTITY))
+    # No NoPluginForKind: a kind that needs no setup to be written to has nothing to check.
+    manager.check_failback(FabricConnection("fab-1", "mini", "m.example"), MACHINE)
 
 
 @pytest.mark.parametrize(

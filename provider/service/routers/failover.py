@@ -67,7 +67,7 @@ CHECKS: dict[JobKind, Check] = {
     JobKind.COMMIT: lambda ctx, item, _options: check_commit(ctx, item),
     JobKind.CANCEL: lambda ctx, item, _options: check_cancel(ctx, item),
     JobKind.REVERSE: lambda ctx, item, _options: check_reverse(ctx, item),
-    JobKind.FAILBACK: lambda ctx, item, _options: check_failback(ctx, item),
+    JobKind.FAILBACK: check_failback,
 }
 
 TITLES = {

@@ -10,10 +10,17 @@ and says which endpoints it serves and which disks run workloads:
   the server and its hosts over loopback WinRM;
 * ``S3``: a vCenter over loopback HTTP with VMs under workload, and a
   physical server running the mobility service;
-* ``S4``: two VMM servers, each managing the Hyper-V hosts of its own site
-  (``vmm01``: Primary, VMs under workload in cloud Gold; ``vmm02``:
-  Recovery, an empty cloud DR over a host enabled as a Hyper-V Replica
-  server), over loopback WinRM;
+* ``S4``: Hyper-V Replica between two VMM clouds, the replica lab of
+  :func:`fakes.vmm.samples.build_replica_lab` (``vmm01``: site Primary,
+  ``web01`` under workload in cloud Gold on VM network Corp-VMs;
+  ``vmm02``: site Recovery, clouds DR and Tiny, VM networks DR-VMs and
+  Drill, hosts ``hv11`` and ``hv12``), every server and host over loopback
+  WinRM. The lab file lists what to register: ``vmm01`` as a ``vmm``
+  fabric (``srp register --kind vmm``) and ``vmm02`` as a ``vmm-replica``
+  target on cloud DR (``srp target add --kind vmm-replica --path
+  ADDRESS``, each option of the entry as ``--option``, the password by
+  ``--password-env``); then ``srp mapping network add Corp-VMs DR-VMs
+  --fabric vmm01 --target vmm02`` and protect ``web01`` toward it;
 * ``S5``: an InMage Scout deployment (:func:`fakes.inmage.lab.build_s5_lab`),
   its CX over loopback HTTPS, as a fabric (``inmage``) and as the secondary
   site target (``inmage-site``);
@@ -31,6 +38,7 @@ from fakes.clock import VirtualClock
 from fakes.disk import VirtualDisk
 from fakes.hyperv import HyperVLab, start_winrm_lab
 from fakes.hyperv.backend import ServedLab
+from fakes.hyperv.host import HyperVHost
 from fakes.hyperv.replica_server import ReplicationServerSettings
 from fakes.inmage import serve_cx
 from fakes.inmage.lab import build_s5_lab
@@ -39,7 +47,7 @@ from fakes.mobility import PhysicalServer, serve_mobility
 from fakes.vcenter import VCenter, serve_vcenter
 from fakes.vmm import VmmLab, VmmServer
 from fakes.vmm.backend import start_winrm_lab as start_vmm_winrm_lab
-from fakes.vmm.samples import build_cloud_lab
+from fakes.vmm.samples import build_cloud_lab, build_replica_lab
 
 MIB = 1 << 20
 
@@ -136,8 +144,11 @@ def _winrm_host(served: ServedLab, name: str, kind: str, extra: Options = ()) ->
     return LabHost(name, kind, served.endpoint(name), username, password, options)
 
 
-def _hyperv_load(lab: HyperVLab, clock: VirtualClock) -> Load:
-    vms = [vm for host in lab.hosts for vm in host.vms]
+def _hyperv_load(
+    lab: HyperVLab, clock: VirtualClock, hosts: Iterable[HyperVHost] | None = None
+) -> Load:
+    """A workload over the VMs of ``hosts`` (default: every host of the lab)."""
+    vms = [vm for host in (lab.hosts if hosts is None else hosts) for vm in host.vms]
     disks = tuple(disk for vm in vms for disk in vm.disks)
     return Load(lab.lock, clock, disks, len(vms))
 
@@ -183,7 +194,12 @@ def _add_vmm_site(lab: VmmLab, server_name: str) -> VmmServer:
 
 
 def build_s4(seed: int, clock: VirtualClock) -> VmmLab:
-    """S4: the two VMM sites of :data:`S4_SITES` over one Hyper-V lab (one network)."""
+    """Two VMM sites of :data:`S4_SITES` over one Hyper-V lab: S4's host-to-host variant.
+
+    ``hv01`` (Primary) replicates to ``hv11`` (Recovery, already a Replica
+    server): the ``hyperv-replica`` tests use its hosts. ``srp lab up S4``
+    serves the VMM-to-VMM replica lab instead (:func:`serve_s4`).
+    """
     lab = VmmLab(HyperVLab(seed=seed, clock=clock))
     for server_name in S4_SITES:
         _add_vmm_site(lab, server_name)
@@ -192,22 +208,50 @@ def build_s4(seed: int, clock: VirtualClock) -> VmmLab:
 
 def _vmm_hosts(lab: VmmLab, served: ServedLab) -> tuple[LabHost, ...]:
     """One ``vmm`` endpoint per server, reaching the hosts it manages through ``host_endpoints``."""
-    made = []
-    for server in lab.servers:
-        names = [managed.host.name for managed in server.hosts]
-        endpoints = ",".join(f"{name}={served.endpoint(name)}" for name in names)
-        extra = (("vmm_server", server.name), ("host_endpoints", endpoints))
-        made.append(_winrm_host(served, server.name, "vmm", extra))
-    return tuple(made)
+    return tuple(_vmm_host(served, server, "vmm", ()) for server in lab.servers)
+
+
+def _vmm_host(served: ServedLab, server: VmmServer, kind: str, extra: Options) -> LabHost:
+    """A VMM server's endpoint; ``extra`` overrides its options (default: reach its own hosts)."""
+    names = [managed.host.name for managed in server.hosts]
+    endpoints = ",".join(f"{name}={served.endpoint(name)}" for name in names)
+    options = dict((("vmm_server", server.name), ("host_endpoints", endpoints), *extra))
+    return _winrm_host(served, server.name, kind, tuple(options.items()))
+
+
+#: The S4 replica lab's primary VMM server, and the secondary one with the cloud it receives in.
+S4_PRIMARY_VMM = "vmm01"
+S4_SECONDARY_VMM, S4_CLOUD = "vmm02", "DR"
 
 
 def serve_s4(context: LabContext, stack: ExitStack) -> ServedScenario:
-    """S4 over loopback WinRM: two VMM endpoints; workloads on the primary site's VMs."""
+    """S4 over loopback WinRM (:func:`s4_endpoints`); only the primary site runs workloads."""
     clock = context.clock()
-    lab = build_s4(context.seed, clock)
+    lab = build_replica_lab(context.seed, clock)
     users = {WINDOWS_USER: context.password}
     served = stack.enter_context(start_vmm_winrm_lab(lab, users=users))
-    return ServedScenario(_vmm_hosts(lab, served), (_hyperv_load(lab.hyperv, clock),))
+    primary_hosts = [managed.host for managed in lab.server(S4_PRIMARY_VMM).hosts]
+    load = _hyperv_load(lab.hyperv, clock, primary_hosts)
+    return ServedScenario(s4_endpoints(lab, served), (load,))
+
+
+def s4_endpoints(lab: VmmLab, served: ServedLab) -> tuple[LabHost, LabHost]:
+    """The primary VMM as a ``vmm`` fabric, the secondary VMM's cloud as a ``vmm-replica`` target.
+
+    The target reaches every host of both sites (``host_endpoints``): its
+    replicas land on the recovery site, reverse replication and failback
+    on the primary host. Its account is also an option (``username``), so
+    every option of the entry goes to ``srp target add`` as it is.
+    """
+    primary = _vmm_host(served, lab.server(S4_PRIMARY_VMM), "vmm", ())
+    everywhere = ",".join(f"{h.name}={served.endpoint(h.name)}" for h in lab.hyperv.hosts)
+    options = (
+        ("host_endpoints", everywhere),
+        ("cloud", S4_CLOUD),
+        ("username", served.credentials[0]),
+    )
+    secondary = _vmm_host(served, lab.server(S4_SECONDARY_VMM), "vmm-replica", options)
+    return primary, secondary
 
 
 def build_s3_vcenter(seed: int, clock: VirtualClock, password: str) -> VCenter:

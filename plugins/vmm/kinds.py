@@ -110,6 +110,13 @@ _REPLICA_PARAMETERS = (
         "reverse_storage_path",
         description="where the original host keeps replicas when replicating in reverse",
     ),
+    ConnectionParameter(
+        "group_book",
+        description=(
+            "file where the target remembers its groups (primary host, VMs, direction); "
+            "without it they live only as long as the process"
+        ),
+    ),
 )
 
 VMM_REPLICA = TargetKind(

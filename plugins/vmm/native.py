@@ -25,7 +25,14 @@ book; this module only adds what VMM knows:
 * capacity: before a failover that lands in the cloud (test, planned,
   unplanned) the cloud must hold the VMs' count, vCPUs and memory
   (:meth:`CloudCapacity.shortfall`), else ``FailoverError`` naming the cloud
-  and what is short.
+  and what is short;
+* listing (``srp_target_networks``): the VM networks the target cloud
+  allows, so the core checks mappings (VM network -> VM network) and picks
+  a drill's isolated network as on the cloud path. VMM has no notion of a
+  test network; a VM network counts as isolated when every switch of the
+  cloud's hosts that carries its logical network is a Hyper-V *private*
+  switch (no uplink, no host adapter: nothing leaves the host), the same
+  rule the hyperv plugin applies to a host's switches.
 
 A failback (or any failover of a group replicating in reverse) lands on the
 original host, which the primary VMM manages, not the target's: there the
@@ -58,7 +65,7 @@ from provider.contracts.native import (
     NativeProtection,
 )
 from provider.errors import FailoverError, NotFound, ValidationError
-from provider.model.inventory import Machine
+from provider.model.inventory import Machine, Network
 
 MIB = 1 << 20
 
@@ -140,6 +147,49 @@ def target_cloud(site: ReplicaSite, target: TargetConnection) -> VmmCloud:
     if cloud is None:
         raise ValidationError(f"VMM server {site.server!r} has no cloud {named!r}")
     return cloud
+
+
+# -- networks -----------------------------------------------------------------------------
+
+#: Hyper-V's switch type whose traffic never leaves the host (``VMSwitchType.Private``).
+PRIVATE_SWITCH = "Private"
+
+
+def target_networks(replica: VmmReplica, target: TargetConnection) -> tuple[Network, ...]:
+    """The VM networks of the target cloud, those reaching only private switches isolated."""
+    site = read_site(replica, target)
+    cloud = target_cloud(site, target)
+    hosts = [h.name for h in site.fabric.hosts if h.responding and h.name in cloud.hosts]
+    private = {
+        (host.lower(), name) for host in hosts for name in _private_switches(replica, target, host)
+    }
+    return tuple(
+        replace(network, isolated=_isolated_network(site, hosts, private, network.network_id))
+        for network in cloud.vm_networks
+    )
+
+
+def _private_switches(replica: VmmReplica, target: TargetConnection, host: str) -> list[str]:
+    """The names (lower case) of the host's private switches."""
+    client = replica.sides.server(host_target(target, host))
+    script = hyperv_scripts.get_switches()
+    found = rows(client.query(script), f"{client.host}: {script.command}")
+    return [
+        r.text("Name").lower() for r in found if r.optional_text("SwitchType") == PRIVATE_SWITCH
+    ]
+
+
+def _isolated_network(
+    site: ReplicaSite, hosts: Sequence[str], private: set[tuple[str, str]], vm_network: str
+) -> bool:
+    logical = dict(site.vm_networks).get(vm_network.lower(), "")
+    wanted = {host.lower() for host in hosts}
+    carriers = [
+        (switch.host.lower(), switch.name.lower())
+        for switch in site.switches
+        if switch.host.lower() in wanted and logical in switch.logical_network_ids
+    ]
+    return bool(carriers) and all(carrier in private for carrier in carriers)
 
 
 # -- protect ------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ protection containers); replica sync and source power run on the Hyper-V
 host of each VM, reached with the VMM registration's account
 (:mod:`plugins.vmm.hosts`). :func:`vmm_fabric` gives what the inventory
 cannot hold: each cloud's VM networks and capacity, for network mapping and
-failover validation. The ``vmm-replica`` target's native hooks go to
-:mod:`plugins.vmm.native` (Hyper-V Replica between two VMM clouds).
+failover validation. The ``vmm-replica`` target's native hooks and its
+network listing go to :mod:`plugins.vmm.native` (Hyper-V Replica between
+two VMM clouds).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from provider.contracts.native import (
 )
 from provider.contracts.replica import BlockDigest, Cut, CutRequest, ExtentData, TrackingInfo
 from provider.hookspecs import hookimpl
-from provider.model.inventory import Inventory, Machine
+from provider.model.inventory import Inventory, Machine, Network
 
 LOCATOR = Locator()
 #: The vmm-replica targets: their secondary VMM servers, their hosts and one group book.
@@ -128,6 +129,11 @@ def srp_write_extents(
     connection: FabricConnection, machine: Machine, disk_id: str, extents: Sequence[ExtentData]
 ) -> None:
     sync.write_extents(LOCATOR, connection, machine, disk_id, extents)
+
+
+@hookimpl
+def srp_target_networks(target: TargetConnection) -> Sequence[Network]:
+    return native.target_networks(REPLICA, target)
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""Lab scenarios S2, S3, S5 and ``all``: every endpoint reached through its real plugin."""
+"""Lab scenarios S2 to S5 and ``all``: every endpoint reached through its real plugin."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ EXPECTED: dict[str, dict[str, tuple[str, list[str] | None]]] = {
     "S1": {host: ("hyperv", sorted(vms)) for host, vms in S1_MACHINES.items()},
     "S2": {"vmm01": ("vmm", S2_CLOUD_VMS)},
     "S3": {"vcsa01": ("vmware", S3_VM_NAMES), S3_PHYSICAL: ("physical", [S3_PHYSICAL])},
-    "S4": {"vmm01": ("vmm", ["app01", "web01"]), "vmm02": ("vmm", [])},
+    "S4": {"vmm01": ("vmm", ["web01"]), "vmm02": ("vmm-replica", None)},
     "S5": {"cx01": ("inmage", S5_MACHINES), "dr-site": ("inmage-site", None)},
 }
 
@@ -80,10 +80,14 @@ def discover(host: LabHost) -> list[str]:
 
 
 def probe_site(host: LabHost) -> None:
-    """Ask the InMage site for a plan that does not exist: the CX answers, signature accepted."""
+    """Reach a target endpoint through its plugin: the answer proves address and account."""
     target = TargetConnection(
         f"lab-{host.name}", host.kind, host.address, Secret(host.password), host.options
     )
+    if host.kind == "vmm-replica":
+        networks = vmm_plugin.srp_target_networks(target)
+        assert [(n.name, n.isolated) for n in networks] == [("DR-VMs", False), ("Drill", True)]
+        return
     try:
         missing = "GetProtectionState: protection plan 'probe' does not exist"
         with pytest.raises(NotFound, match=missing):
@@ -166,16 +170,32 @@ def test_vmm_endpoints_point_at_every_host(tmp_path: Path) -> None:
         assert (vmm.transport, vmm.option("vmm_server")) == ("ntlm", "vmm01")
 
 
-def test_s4_sites_each_reach_only_their_own_hosts() -> None:
+def test_s4_lists_the_primary_vmm_as_fabric_and_the_secondary_cloud_as_target() -> None:
     context = LabContext(seed=3, start=1_000_000.0, password="pw-1")
     with ExitStack() as stack:
-        primary, recovery = SCENARIOS["S4"](context, stack).hosts
-        served_endpoints = [
+        served = SCENARIOS["S4"](context, stack)
+        primary, secondary = served.hosts
+        (load,) = served.loads
+        reached = [
             sorted(dict(item.split("=", 1) for item in host.option("host_endpoints").split(",")))
-            for host in (primary, recovery)
+            for host in (primary, secondary)
         ]
-    assert (primary.name, recovery.name) == ("vmm01", "vmm02")
-    assert served_endpoints == [["hv01"], ["hv11"]]
+    assert [(h.name, h.kind, h.username) for h in served.hosts] == [
+        ("vmm01", "vmm", "LAB\\srpadmin"),
+        ("vmm02", "vmm-replica", "LAB\\srpadmin"),
+    ]
+    # The target reaches both sites: replicas land on Recovery, failback lands on hv01.
+    assert reached == [["hv01"], ["hv01", "hv11", "hv12"]]
+    assert [secondary.option(key) for key in ("vmm_server", "cloud", "username")] == [
+        "vmm02",
+        "DR",
+        "LAB\\srpadmin",
+    ]
+    # Only the primary site's VM runs a workload.
+    assert (load.machines, sorted(d.name.rsplit("\\", 1)[-1] for d in load.disks)) == (
+        1,
+        ["web01_0.vhdx", "web01_1.vhdx"],
+    )
 
 
 def test_s4_recovery_host_accepts_hyperv_replica_from_the_primary_site() -> None:

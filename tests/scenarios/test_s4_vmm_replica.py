@@ -376,9 +376,11 @@ def test_a_vm_network_removed_after_mapping_is_refused_before_anything_changes(s
     with pytest.raises(FailoverError) as refused:
         run_native_planned(s4.harness.ctx, item_id, FailoverOptions(PointSpec()), QuietReporter())
 
+    # The target lists its VM networks (srp_target_networks): the core refuses first.
+    drill = s4.vm_network_id("vmm02", "Drill")
     assert refused.value.message == (
-        f"VM network {removed!r} (mapped from {source!r}) does not exist in VMM server "
-        "'vmm02'; nothing was changed"
+        f"web01 ({item_id}): network {source!r} is mapped to {removed!r}, which target "
+        f"{s4.target_id!r} does not have (it has: {drill})"
     )
     assert _snapshot(s4, item_id) == before
     assert s4.host(PRIMARY).vm("web01").state.name == "Running"

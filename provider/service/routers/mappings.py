@@ -1,11 +1,23 @@
-"""/mappings: network mappings (checked against the source inventory) and storage mappings."""
+"""/mappings: network mappings (checked against the source inventory) and storage mappings.
+
+A mapping toward a *native* target whose plugin lists its networks
+(``srp_target_networks``: a secondary VMM cloud's VM networks) is checked
+against that list at once, and the target network may be named by id or
+name: a native target's networks are the recovery site's own, which srp
+never creates, so a name it lacks is a mistake best refused now. A mapping
+toward the HRL path's cloud target stays as given (its networks are checked
+at failover, before anything changes), so one may be mapped ahead of time.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from provider.contracts.declarations import DataPath
 from provider.errors import NotFound
 from provider.model.mapping import IpPolicy, NetworkMapping, StorageMapping
+from provider.native.kinds import implements
+from provider.service.context import ServiceContext
 from provider.service.lookups import find_fabric
 from provider.service.routers.deps import Srp
 from provider.service.schemas import AddNetworkMapping, AddStorageMapping
@@ -18,6 +30,8 @@ router = APIRouter(prefix="/mappings", tags=["mappings"])
 @router.post("/networks", status_code=201)
 def add_network(body: AddNetworkMapping, svc: Srp) -> Json:
     """Map a source network (by id or name) to a target network; replaces an earlier one."""
+    # Asked before the write unit opens: the target's plugin may take a while to answer.
+    target_network = _target_network(svc, body.target, body.target_network)
     with svc.store.unit() as tx:
         fabric = find_fabric(tx, body.fabric)
         tx.targets.get(body.target)
@@ -25,7 +39,7 @@ def add_network(body: AddNetworkMapping, svc: Srp) -> Json:
             fabric.fabric_id,
             _source_network(tx, fabric.fabric_id, body.fabric, body.source_network),
             body.target,
-            body.target_network,
+            target_network,
             IpPolicy(body.ip_policy),
             body.static_subnet,
         )
@@ -84,4 +98,22 @@ def _source_network(tx: Unit, fabric_id: str, fabric_name: str, reference: str) 
     raise NotFound(
         f"fabric {fabric_name!r} has no network {reference!r} in its inventory",
         hint="see its networks with `srp fabric show FABRIC`",
+    )
+
+
+def _target_network(svc: ServiceContext, target_id: str, reference: str) -> str:
+    """The target network's id: checked when the target is native and lists its networks."""
+    with svc.store.read() as tx:
+        kind = tx.targets.get(target_id).kind
+    native = svc.plugins.target_kind(kind).data_path is DataPath.NATIVE
+    if not (native and implements(svc.engine, kind, "srp_target_networks")):
+        return reference
+    networks = svc.plugins.target_networks(svc.engine.target_connection(target_id))
+    for network in networks:
+        if reference in (network.network_id, network.name):
+            return network.network_id
+    have = ", ".join(n.name for n in networks) or "none"
+    raise NotFound(
+        f"target {target_id!r} has no network {reference!r} (it has: {have})",
+        hint="map to a network of the recovery site",
     )

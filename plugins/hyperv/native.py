@@ -223,7 +223,9 @@ def protect(
 
 
 def _record(target: TargetConnection, request: NativeProtection) -> GroupRecord:
-    address = request.option("primary_address")
+    # A replica server usually pairs with one primary host: the target may name it once,
+    # so a protection that does not (the core's plain protect, the conformance suite) works.
+    address = request.option("primary_address") or target.option("primary_address")
     if not address:
         raise ValidationError(
             f"target {target.target_id!r}: protecting with Hyper-V Replica needs the option "
@@ -260,13 +262,28 @@ def _settings(
 
 def state(sides: NativeSides, target: TargetConnection, group_id: str) -> NativeGroupState:
     """Each VM's replication as the replica server sees it."""
-    record = sides.book.get(target, group_id)
+    record = known_group(sides, target, group_id)
     pair = sides.pair(target, record)
     reported = tuple(
         _machine_state(machine_id, pair.status(name, Side.REPLICA))
         for machine_id, name in record.machines
     )
     return NativeGroupState(group_id, reported)
+
+
+def known_group(sides: NativeSides, target: TargetConnection, group_id: str) -> GroupRecord:
+    """The group's record; for a group the book lacks, the replica server is asked first.
+
+    The book is local: without the call, a wrong passphrase or a server that
+    is down would answer "no such group" instead of what is wrong.
+    """
+    try:
+        return sides.book.get(target, group_id)
+    except NotFound:
+        server = sides.server(target)
+        script = scripts.get_replication_server()
+        one_row(server.query(script), f"{server.host}: {script.command}")
+        raise
 
 
 def _machine_state(machine_id: str, status: ReplicationStatus) -> NativeMachineState:
@@ -282,7 +299,7 @@ def _machine_state(machine_id: str, status: ReplicationStatus) -> NativeMachineS
 
 def points(sides: NativeSides, target: TargetConnection, group_id: str) -> tuple[NativePoint, ...]:
     """The replica snapshots of every VM and each VM's latest recovery point, oldest first."""
-    record = sides.book.get(target, group_id)
+    record = known_group(sides, target, group_id)
     pair = sides.pair(target, record)
     found: list[NativePoint] = []
     for machine_id, name in record.machines:

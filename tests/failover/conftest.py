@@ -38,9 +38,10 @@ Then add it to :data:`SCENARIOS` (the whole suite) and to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -48,12 +49,14 @@ import pytest
 import plugins.hyperv.plugin as hyperv_plugin
 import plugins.vmware.plugin as vmware_plugin
 from fakes.clock import VirtualClock
-from fakes.hyperv import HyperVHost, HyperVLab, VirtualMachine, start_winrm_lab
+from fakes.hyperv import HyperVLab, start_winrm_lab
 from fakes.vcenter import EsxHost, MasterTarget, VCenter, serve_master_target, serve_vcenter
 from fakes.vcenter import VirtualMachine as VCenterVm
-from fakes.winrm.server import WinRMServer
 from fakes.workload import write_pattern
 from plugins.vmware.discovery import srp_power_state
+from provider.blockdigest import digest_of_bytes
+from provider.failover import FailoverOptions
+from provider.model.job import Job
 from tests.failover.failover_testkit import (
     DISK_SIZES,
     KIB,
@@ -63,87 +66,16 @@ from tests.failover.failover_testkit import (
     Protected,
     simulated_scenario,
 )
-from tests.failover.native_scenario import simulated_native_scenario
-
-#: The source network id the suite's assertions name (the simulated fabric's own).
-SOURCE_NETWORK = "net-prod"
-
-
-@dataclass(frozen=True)
-class AddedVm:
-    """A VM added to the host during a test, as the suite refers to it."""
-
-    machine_id: str
-
-
-@dataclass
-class HyperVHostAsFabric:
-    """The host as the suite's ``source.fabric``: where another machine can be added."""
-
-    host: HyperVHost
-
-    def add_machine(self, name: str, disks: list[int]) -> AddedVm:
-        vm = self.host.create_vm(name, disks=disks, switch="LAN", running=True)
-        return AddedVm(vm.vm_id)
-
-
-@dataclass
-class HyperVSource:
-    """A VM of the simulated Hyper-V host as the suite sees it.
-
-    Cutting the source off is a site outage: the host loses power (its VMs
-    are off and change tracking must resynchronize) and stops answering
-    WinRM until it is brought back.
-    """
-
-    vm: VirtualMachine
-    server: WinRMServer
-    fabric: HyperVHostAsFabric
-    machine_id: str = ""
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        self.machine_id, self.name = self.vm.vm_id, self.vm.name
-
-    @property
-    def nic_id(self) -> str:
-        return f"{self.vm.vm_id}-nic0"  # the id's last part (see hyperv_vm)
-
-    @property
-    def ip_address(self) -> str:
-        return SOURCE_IP
-
-    def content(self) -> dict[str, bytes]:
-        return {disk.disk_id.lower(): disk.read(0, disk.capacity) for disk in self.vm.disks}
-
-    def write(self, disk_id: str, offset: int, data: bytes) -> None:
-        disk = next(d for d in self.vm.disks if d.disk_id.lower() == disk_id)
-        disk.write(offset, data)
-
-    def set_reachable(self, reachable: bool) -> None:
-        if reachable:
-            self.server.faults.reset()
-            return
-        self.vm.host.crash()
-        self.server.faults.drop_next(1_000_000)
-
-    @property
-    def power_state(self) -> str:
-        return self.vm.state.name.lower()
-
-
-def hyperv_vm(host: HyperVHost) -> VirtualMachine:
-    """web01 with the suite's two disks and patterns, one NIC on the mapped network."""
-    vm = host.create_vm("web01", disks=DISK_SIZES, switch="LAN", running=True)
-    for index, disk in enumerate(vm.disks):
-        write_pattern(disk, 0, 64 * KIB, seed=index)
-        write_pattern(disk, disk.capacity - 8 * KIB, 8 * KIB, seed=100 + index)
-    # Adapter ids are opaque ``Microsoft:<vm>\<nic>`` strings and IPs what the guest
-    # reports: the suite's assertions name the NIC ``<machine id>-nic0`` at SOURCE_IP.
-    adapter = vm.adapters[0]
-    adapter.adapter_id = f"Microsoft:{vm.vm_id.upper()}\\{vm.vm_id}-nic0"
-    adapter.ip_addresses = (SOURCE_IP,)
-    return vm
+from tests.failover.native_scenario import SimulatedNativeSide, simulated_native_scenario
+from tests.failover.s4_scenario import (
+    SOURCE_NETWORK,
+    AddedVm,
+    HyperVHostAsFabric,
+    HyperVReplicaSide,
+    HyperVSource,
+    hyperv_replica_scenario,
+    hyperv_vm,
+)
 
 
 @contextmanager
@@ -270,9 +202,117 @@ SCENARIOS = {
     "hyperv": hyperv_scenario,
     "vmware": vmware_scenario,
     "simulated-native": simulated_native_scenario,
+    "hyperv-replica": hyperv_replica_scenario,
 }
 #: The scenarios whose target replicates natively: they also run test_native_family.py.
-NATIVE_SCENARIOS = {"simulated-native": simulated_native_scenario}
+NATIVE_SCENARIOS = {
+    "simulated-native": simulated_native_scenario,
+    "hyperv-replica": hyperv_replica_scenario,
+}
+
+
+@dataclass(frozen=True)
+class NativeTraits:
+    """Where a native target's own behaviour differs, as the family's tests must know it.
+
+    Every field is what the product does on that target, not a tolerance:
+    the tests assert it exactly.
+    """
+
+    #: The isolated network a drill names ("": the target lists its networks, srp picks one).
+    test_network: str
+    #: The isolated network the drill report names.
+    drill_network: str
+    #: A drill or failover to "latest" lands on a point the vault recorded (else on newer data).
+    latest_is_recorded: bool
+    #: A disk's digest as the target reports it in a drill (srp holds none of its own).
+    digest: Callable[[bytes], str]
+    #: The cleanup's line for the removed test copy, ``{copy_id}`` filled in.
+    removed_copy: str
+    #: Why the target refuses a failover to an older named point ("": it honours one).
+    no_older_points: str = ""
+    #: The recovered NICs' networks when the override left the NIC unmapped (None: disconnected).
+    unmapped_landing: tuple[str | None, ...] = ()
+    #: After failback the recovered machine stays on the recovery site as the new replica.
+    failback_keeps_replica: bool = False
+    #: Why the suite's plain ``lab.protect`` cannot protect on this target ("": it can).
+    plain_protect: str = ""
+    #: Why a mapping to a network the target lacks is not the core's refusal ("": it is).
+    unlisted_networks: str = ""
+
+
+HYPERV_REPLICA_TRAITS = NativeTraits(
+    test_network="vnet-test",
+    drill_network="vnet-test",
+    latest_is_recorded=True,
+    digest=digest_of_bytes,
+    removed_copy="web01 - Test",
+    no_older_points="Hyper-V Replica fails over to its latest recovery point only",
+    unmapped_landing=(None,),
+    failback_keeps_replica=True,
+    plain_protect="protecting needs the primary host's address (request option "
+    "primary_address), which the suite's plain protect does not pass",
+    unlisted_networks="the target lists no networks: its plugin refuses a mapping to a "
+    "switch the replica server lacks in the failover job (tests/scenarios/"
+    "test_s4_hyperv_replica.py)",
+)
+#: Each native scenario's traits (see :class:`NativeTraits`).
+NATIVE_TRAITS = {
+    "simulated-native": NativeTraits(
+        test_network="",
+        drill_network="vnet-test",
+        latest_is_recorded=False,
+        digest=lambda data: hashlib.sha256(data).hexdigest(),
+        removed_copy="machine web01-test ({copy_id})",
+    ),
+    "hyperv-replica": HYPERV_REPLICA_TRAITS,
+}
+
+
+#: The traits by the scenario's NativeSide class, for the suite's tests that take ``protected``.
+_TRAITS_BY_SIDE: dict[type, NativeTraits] = {
+    SimulatedNativeSide: NATIVE_TRAITS["simulated-native"],
+    HyperVReplicaSide: HYPERV_REPLICA_TRAITS,
+}
+
+
+def native_traits(protected: Protected) -> NativeTraits | None:
+    """The traits of the scenario's native target (None on an HRL scenario)."""
+    side = protected.lab.native
+    return None if side is None else _TRAITS_BY_SIDE[type(side)]
+
+
+def skip_unless(protected: Protected, why: Callable[[NativeTraits], str]) -> None:
+    """Skip on a native scenario whose target does that its own way, saying how."""
+    traits = native_traits(protected)
+    reason = why(traits) if traits is not None else ""
+    if reason:
+        pytest.skip(f"scenario {protected.kind!r}: {reason}")
+
+
+class ScenarioFailover(DeclaredFailover):
+    """:class:`DeclaredFailover` naming the recovery site's isolated network when a drill does not.
+
+    A target that lists no networks needs the isolated network named, as
+    its operator does (``srp failover test --network``); the suite's drills
+    name none, so the scenario's own stands in.
+    """
+
+    def __init__(self, lab: FailoverLab, kind: str, test_network: str) -> None:
+        super().__init__(lab, kind)
+        self.test_network = test_network
+
+    def test_failover(self, item_ids: Sequence[str], options: FailoverOptions | None = None) -> Job:
+        wanted = options or FailoverOptions()
+        if not wanted.test_network and self.test_network:
+            wanted = replace(wanted, test_network=self.test_network)
+        return super().test_failover(item_ids, wanted)
+
+
+def scenario_failover(machine: Protected) -> DeclaredFailover:
+    traits = native_traits(machine)
+    network = traits.test_network if traits is not None else ""
+    return ScenarioFailover(machine.lab, machine.kind, network)
 
 
 @pytest.fixture
@@ -281,11 +321,20 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture(params=sorted(NATIVE_SCENARIOS))
-def native(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: VirtualClock
-) -> Iterator[Protected]:
-    with NATIVE_SCENARIOS[request.param](tmp_path, clock) as machine:
-        machine.lab.failover = DeclaredFailover(machine.lab, machine.kind)
+def native_scenario(request: pytest.FixtureRequest) -> str:
+    """The name of the native scenario a test runs on."""
+    return str(request.param)
+
+
+@pytest.fixture
+def traits(native_scenario: str) -> NativeTraits:
+    return NATIVE_TRAITS[native_scenario]
+
+
+@pytest.fixture
+def native(native_scenario: str, tmp_path: Path, clock: VirtualClock) -> Iterator[Protected]:
+    with NATIVE_SCENARIOS[native_scenario](tmp_path, clock) as machine:
+        machine.lab.failover = scenario_failover(machine)
         yield machine
 
 
@@ -294,5 +343,5 @@ def protected(
     request: pytest.FixtureRequest, tmp_path: Path, clock: VirtualClock
 ) -> Iterator[Protected]:
     with SCENARIOS[request.param](tmp_path, clock) as machine:
-        machine.lab.failover = DeclaredFailover(machine.lab, machine.kind)
+        machine.lab.failover = scenario_failover(machine)
         yield machine

@@ -9,8 +9,6 @@ Checks that need the simulated target's own switches skip on the others.
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from provider.errors import InvalidTransition, MappingMissing
@@ -18,8 +16,11 @@ from provider.failover import FailoverOptions, PointChoice, PointSpec
 from provider.model.item import Direction
 from provider.model.job import JobState
 from provider.model.states import ReplicationState
+from provider.native import refresh_group
+from tests.failover.conftest import NativeTraits
 from tests.failover.failover_testkit import NativeSide, Protected
 from tests.failover.native_scenario import SimulatedNativeSide
+from tests.failover.s4_scenario import HyperVReplicaSide
 
 _R = ReplicationState
 LATEST_PROCESSED = FailoverOptions(PointSpec(PointChoice.LATEST_PROCESSED))
@@ -37,55 +38,71 @@ def simulated(protected: Protected) -> SimulatedNativeSide:
     return found
 
 
-def digests(content: dict[str, bytes]) -> list[tuple[str, str]]:
-    return [(disk, hashlib.sha256(data).hexdigest()) for disk, data in sorted(content.items())]
+def digests(content: dict[str, bytes], traits: NativeTraits) -> dict[str, str]:
+    """Each disk's digest as the target computes it."""
+    return {disk: traits.digest(data) for disk, data in content.items()}
 
 
-def drilled(protected: Protected) -> str:
-    job = protected.lab.failover.test_failover([protected.item_id])
+def drill_options(traits: NativeTraits, spec: PointSpec | None = None) -> FailoverOptions:
+    """A drill as the operator asks it on the target: naming the isolated network if it must."""
+    return FailoverOptions(spec or PointSpec(), test_network=traits.test_network)
+
+
+def drilled(protected: Protected, traits: NativeTraits) -> str:
+    job = protected.lab.failover.test_failover([protected.item_id], drill_options(traits))
     assert (job.state, job.error) == (JobState.SUCCEEDED, "")
     return protected.item.test_replica_id
 
 
 def test_a_native_drill_starts_a_copy_at_the_point_in_the_isolated_network(
-    native: Protected,
+    native: Protected, traits: NativeTraits
 ) -> None:
     expected = native.source.content()
-    job = native.lab.failover.test_failover([native.item_id])
+    latest = native.lab.points(native.item_id)[-1]
+    job = native.lab.failover.test_failover([native.item_id], drill_options(traits))
     assert (job.state, job.error) == (JobState.SUCCEEDED, "")
     (report,) = native.lab.failover.drill_reports(job.job_id)
     item = native.item
     assert (item.state, item.test_replica_id) == (_R.TEST_FAILOVER, report.replica_id)
-    # "latest" is the newest data the target holds, which is no recorded point of the vault.
-    assert (report.point_id, report.network_ids) == ("", ("vnet-test",))
+    # "latest" is the newest data the target holds: a recorded point only where the target
+    # records its latest data as one (Hyper-V Replica's latest recovery point).
+    point_id = latest.point_id if traits.latest_is_recorded else ""
+    assert (report.point_id, report.network_ids) == (point_id, (traits.drill_network,))
     assert native.lab.replica_content(report.replica_id) == expected
     # srp holds no source digest of a native point: the report gives the target's, unverified.
-    assert [(d.disk_id, d.replica_digest) for d in report.disks] == digests(expected)
+    assert {d.disk_id: d.replica_digest for d in report.disks} == digests(expected, traits)
     assert [d.source_digest for d in report.disks] == ["", ""] and not report.verified
 
 
-def test_replication_goes_on_while_the_native_copy_keeps_its_point(native: Protected) -> None:
+def test_replication_goes_on_while_the_native_copy_keeps_its_point(
+    native: Protected, traits: NativeTraits
+) -> None:
     at_point = native.source.content()
-    copy_id = drilled(native)
+    copy_id = drilled(native, traits)
     disk = native.first_disk()
     native.source.write(disk, 4096, b"\xaa" * 70_000)
     side(native).write_replica(copy_id, disk, 0, b"drill scratch")
-    before = len(native.lab.points(native.item_id))
-    native.cycle()
+    before = native.lab.points(native.item_id)[-1]
+    newest = native.cycle()
     assert native.item.state is _R.TEST_FAILOVER
-    assert len(native.lab.points(native.item_id)) == before + 1
+    # A newer point is recorded (a target may replace its latest-data point by it).
+    assert newest.point_id != before.point_id and newest.created_at > before.created_at
     seen = native.lab.replica_content(copy_id)
     assert seen[disk] == b"drill scratch" + at_point[disk][13:]
     assert all(seen[d] == at_point[d] for d in at_point if d != disk)
 
 
-def test_a_native_drill_to_a_named_older_point_materialises_that_point(native: Protected) -> None:
+def test_a_native_drill_to_a_named_older_point_materialises_that_point(
+    native: Protected, traits: NativeTraits
+) -> None:
+    if traits.no_older_points:
+        pytest.skip(f"scenario {native.kind!r}: {traits.no_older_points}")
     older_content = native.source.content()
     older = native.lab.points(native.item_id)[-1]
     native.source.write(native.first_disk(), 0, b"\x55" * 9000)
     native.cycle()
     job = native.lab.failover.test_failover(
-        [native.item_id], FailoverOptions(PointSpec.named(older.point_id))
+        [native.item_id], drill_options(traits, PointSpec.named(older.point_id))
     )
     (report,) = native.lab.failover.drill_reports(job.job_id)
     assert report.point_id == older.point_id
@@ -93,24 +110,27 @@ def test_a_native_drill_to_a_named_older_point_materialises_that_point(native: P
 
 
 def test_native_cleanup_removes_the_copy_and_a_second_cleanup_is_a_no_op(
-    native: Protected,
+    native: Protected, traits: NativeTraits
 ) -> None:
-    copy_id = drilled(native)
+    copy_id = drilled(native, traits)
     cleanup = native.lab.failover.cleanup_test_failover([native.item_id])
     assert (cleanup.state, cleanup.error) == (JobState.SUCCEEDED, "")
     assert not side(native).holds(copy_id)
     item = native.item
     assert (item.state, item.test_replica_id) == (_R.PROTECTED, "")
-    assert f"removed machine web01-test ({copy_id})" in cleanup.tasks[0].output.splitlines()
+    removed = "removed " + traits.removed_copy.format(copy_id=copy_id)
+    assert removed in cleanup.tasks[0].output.splitlines()
     again = native.lab.failover.cleanup_test_failover([native.item_id])
     assert again.tasks[0].output == f"web01 ({native.item_id}) has no test failover to clean up\n"
     native.cycle()
     assert native.item.state is _R.PROTECTED
 
 
-def test_a_failed_native_cleanup_says_what_is_left_and_can_be_retried(native: Protected) -> None:
+def test_a_failed_native_cleanup_says_what_is_left_and_can_be_retried(
+    native: Protected, traits: NativeTraits
+) -> None:
     site = simulated(native).site
-    copy_id = drilled(native)
+    copy_id = drilled(native, traits)
     site.undeletable.add(copy_id)
     failed = native.lab.failover.cleanup_test_failover([native.item_id])
     assert failed.state is JobState.FAILED
@@ -123,6 +143,12 @@ def test_a_failed_native_cleanup_says_what_is_left_and_can_be_retried(native: Pr
     site.undeletable.clear()
     assert native.lab.failover.cleanup_test_failover([native.item_id]).state is JobState.SUCCEEDED
     assert not side(native).holds(copy_id)
+
+
+def one_round(native: Protected) -> None:
+    """One replication round of the target, then the core's refresh of the group."""
+    side(native).replicate()
+    refresh_group(native.lab.ctx, native.item.target, side(native).group_id)
 
 
 def failed_over_and_committed(native: Protected) -> str:
@@ -153,7 +179,7 @@ def test_unplanned_failover_lands_on_the_point_and_leaves_the_machine_unprotecte
 
 
 def test_reverse_sends_the_replicas_differences_home_and_failback_brings_every_change(
-    native: Protected,
+    native: Protected, traits: NativeTraits
 ) -> None:
     disk = native.first_disk()
     native.source.write(disk, 3 * 4096, b"\x13" * 100)  # never replicated: overwritten by reverse
@@ -161,6 +187,9 @@ def test_reverse_sends_the_replicas_differences_home_and_failback_brings_every_c
     side(native).write_replica(replica_id, disk, 5, b"\x14" * 10)
     job = native.lab.failover.reverse_replication([native.item_id])
     assert (job.state, job.error) == (JobState.SUCCEEDED, "")
+    # The reverse copy runs on the target's time (Hyper-V Replica's initial replication):
+    # one round and a refresh see it done.
+    one_round(native)
     item = native.item
     assert (item.state, item.direction, item.replica_id) == (
         _R.PROTECTED,
@@ -175,10 +204,14 @@ def test_reverse_sends_the_replicas_differences_home_and_failback_brings_every_c
     back = native.lab.failover.failback([native.item_id])
     assert (back.state, back.error) == (JobState.SUCCEEDED, "")
     assert native.source.content() == final and native.source.power_state == "running"
-    assert not side(native).holds(replica_id)
+    # Hyper-V Replica keeps the recovered VM (off) as the replica of the original again.
+    assert side(native).holds(replica_id) is traits.failback_keeps_replica
     item = native.item
     assert (item.state, item.direction, item.replica_id) == (_R.PROTECTED, Direction.FORWARD, "")
-    assert native.lab.points(native.item_id) == []
+    # No point of the reverse direction survives; a target may record the data it failed
+    # back as a point at once (Hyper-V Replica's final sync), never an older one.
+    at_failback = native.lab.virtual_clock.now()
+    assert all(p.created_at == at_failback for p in native.lab.points(native.item_id))
     native.source.write(disk, 0, b"\x17" * 4096)
     point = native.cycle()
     assert point.item_id == native.item_id and native.item.last_point_at == point.created_at
@@ -236,19 +269,28 @@ def test_an_unmapped_network_refuses_a_native_failover_before_anything_changes(
     assert native.lab.replica_content(native.item.replica_id) == native.source.content()
 
 
+def landed(native: Protected) -> list[str | None]:
+    """The network of each NIC of the recovered machine, as its target shows it (None: none)."""
+    found, replica_id = native.lab.native, native.item.replica_id
+    if isinstance(found, SimulatedNativeSide):
+        return [network for _, network in found.site.replicas[replica_id].nics]
+    if isinstance(found, HyperVReplicaSide):
+        return found.switches_of(replica_id)
+    pytest.skip(f"scenario {native.kind!r}: the check reads the recovered NICs of another target")
+
+
 def test_the_recovered_nic_lands_on_the_mapped_network(native: Protected) -> None:
-    sim = simulated(native)
     native.lab.failover.unplanned_failover([native.item_id])
-    replica = sim.site.replicas[native.item.replica_id]
-    assert replica.nics == ((native.source.nic_id, "vnet-prod"),)
+    assert landed(native) == ["vnet-prod"]
 
 
-def test_the_override_leaves_the_unmapped_nic_off_the_network(native: Protected) -> None:
-    sim = simulated(native)
+def test_the_override_leaves_the_unmapped_nic_off_the_network(
+    native: Protected, traits: NativeTraits
+) -> None:
     with native.lab.store.unit() as tx:
         tx.mappings.remove_network(native.fabric_id, "net-prod", native.lab.target_id)
     native.lab.failover.unplanned_failover([native.item_id], FailoverOptions(allow_unmapped=True))
-    assert sim.site.replicas[native.item.replica_id].nics == ()
+    assert landed(native) == list(traits.unmapped_landing)
 
 
 def test_reverse_before_commit_is_refused_before_any_job(native: Protected) -> None:

@@ -23,6 +23,7 @@ from provider.model.mapping import IpPolicy
 from provider.model.recovery import Consistency
 from provider.model.states import ReplicationState
 from provider.replica.store import ReplicaStore
+from tests.failover.conftest import skip_unless
 from tests.failover.failover_testkit import Protected, simulated_scenario
 
 LATEST_PROCESSED = FailoverOptions(PointSpec(PointChoice.LATEST_PROCESSED))
@@ -165,6 +166,7 @@ def test_unplanned_latest_app_consistent(protected: Protected) -> None:
 
 
 def test_unplanned_to_a_named_point(protected: Protected) -> None:
+    skip_unless(protected, lambda traits: traits.no_older_points)
     first = protected.lab.points(protected.item_id)[0]
     expected = protected.source.content()
     protected.source.write(protected.first_disk(), 0, b"\x03" * 4096)
@@ -215,6 +217,7 @@ def test_a_machine_already_failed_over_is_refused(protected: Protected) -> None:
 
 
 def test_an_item_not_yet_protected_is_refused(protected: Protected) -> None:
+    skip_unless(protected, lambda traits: traits.plain_protect)
     fabric = protected.source.fabric  # type: ignore[attr-defined]
     other = fabric.add_machine("db01", disks=[64 * 1024])
     protected.lab.refresh(protected.fabric_id)
@@ -250,6 +253,7 @@ def test_an_unmapped_network_refuses_before_anything_is_touched(protected: Prote
 
 
 def test_a_mapping_to_a_network_the_target_lacks_is_refused(protected: Protected) -> None:
+    skip_unless(protected, lambda traits: traits.unlisted_networks)
     protected.lab.map_network(protected.fabric_id, target_network="vnet-gone")
     with pytest.raises(
         MappingMissing, match=r"mapped to 'vnet-gone', which target .* does not have"

@@ -16,6 +16,7 @@ def _folder(path: str) -> str:
 
 
 def test_replica_disks_land_on_the_mapped_storage(protected: Protected) -> None:
+    protected.require_hrl("it reads the cloud compute's replica disks (the HRL path's placement)")
     with protected.lab.store.read() as tx:
         item = tx.items.get(protected.item_id)
         machine = tx.fabrics.inventory(item.fabric_id).machine(item.machine_id)

@@ -13,7 +13,8 @@ The request body is vSphere's ``VM.CreateSpec``::
 As in vCenter, the placement needs a folder and a datastore and at least one
 of host and cluster (a cluster alone places on its first host, as DRS would);
 a host given with a cluster must be in it. The new VM is powered off with
-zero-filled disks. The answer is 201 with the new VM's id as a JSON string.
+zero-filled disks and the guest OS of the spec (one of
+:data:`GUEST_OS_VALUES`). The answer is 201 with the new VM's id as a JSON string.
 Errors are REST errors: ``INVALID_ARGUMENT`` for a malformed spec or a NIC
 backing of the wrong type, ``NOT_FOUND`` for an unknown folder, host,
 cluster, datastore or network, ``ALREADY_EXISTS`` for a name already used in
@@ -32,6 +33,19 @@ from fakes.vcenter.http import HttpRequest, HttpResponse
 from fakes.vcenter.model import Datacenter, Datastore, EsxHost, Network, VCenter
 
 _SPEC = "com.vmware.vcenter.VM.create_spec"
+#: The ``VM.GuestOS`` values the fake knows (a subset of vSphere's enumeration); the
+#: new VM stores the one given and reports it in ``guest_OS`` and ``config.guestId``.
+GUEST_OS_VALUES = (
+    "WINDOWS_9_SERVER_64",
+    "WINDOWS_2019SERVER_64",
+    "WINDOWS_2022SERVER_64",
+    "OTHER_3X_LINUX_64",
+    "OTHER_4X_LINUX_64",
+    "OTHER_LINUX_64",
+    "RHEL_9_64",
+    "UBUNTU_64",
+    "OTHER_64",
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,7 @@ def vm_folder(datacenter: Datacenter) -> str:
 def create_vm(vc: VCenter, request: HttpRequest, match: re.Match[str]) -> HttpResponse:
     spec = _spec(request)
     name = _text(spec, "name")
-    guest_os = _text(spec, "guest_OS")
+    guest_os = _guest_os(spec)
     place = placement(vc, _object(spec, "placement"))
     networks = [_nic_network(place.datacenter, nic) for nic in _list(spec, "nics")]
     disks = [_capacity(disk) for disk in _list(spec, "disks")]
@@ -122,6 +136,15 @@ def _nic_network(datacenter: Datacenter, nic: Any) -> Network:
             f"nics: network '{network.moid}' is a {network.type}, not a {backing.get('type')}"
         )
     return network
+
+
+def _guest_os(spec: dict[str, Any]) -> str:
+    value = _text(spec, "guest_OS")
+    if value not in GUEST_OS_VALUES:
+        raise _invalid(
+            f"Invalid value '{value}' for enumeration type 'com.vmware.vcenter.vm.GuestOS'."
+        )
+    return value
 
 
 def _capacity(disk: Any) -> int:

@@ -7,7 +7,9 @@ every ``VirtualMachine`` under the root folder, then
 "view"``); the answer is a ``RetrieveResult`` of at most
 ``options.maxObjects`` ``ObjectContent`` entries and a ``token`` when more
 remain, read with ``ContinueRetrievePropertiesEx``. ``DestroyView`` drops the
-view. Shapes are vSphere's: every value of a ``DynamicProperty`` carries its
+view; a view that is gone (destroyed, or never made) answers vSphere's
+``ManagedObjectNotFound`` fault naming it, to ``DestroyView`` and to a
+retrieval through it alike. Shapes are vSphere's: every value of a ``DynamicProperty`` carries its
 ``_typeName``; primitives and arrays are boxed as ``{"_typeName": ...,
 "_value": ...}``; a property with no value (``guest.net`` while VMware Tools
 is not running) is left out of the object's ``propSet``, as vCenter does.
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fakes.vcenter.faults import VimFault, invalid_argument
+from fakes.vcenter.faults import VimFault, invalid_argument, object_not_found
 from fakes.vcenter.http import HttpRequest, HttpResponse
 from fakes.vcenter.model import POWERED_ON, ROOT_FOLDER, VCenter, VirtualMachine, VmNic
 from fakes.vcenter.snapshots import moref
@@ -82,7 +84,9 @@ def _guest_net(vm: VirtualMachine) -> list[dict[str, Any]]:
 
 def _guest_id(vm: VirtualMachine) -> str:
     # The JSON API names guests by VirtualMachineGuestOsIdentifier, not the REST enum.
-    return "windows2019srv_64Guest" if "WINDOWS" in vm.guest_os else "otherLinux64Guest"
+    if "WINDOWS" in vm.guest_os:
+        return "windows2019srv_64Guest"
+    return "other64Guest" if vm.guest_os == "OTHER_64" else "otherLinux64Guest"
 
 
 Getter = Callable[[VirtualMachine], Any]
@@ -159,11 +163,7 @@ def destroy_view(vc: VCenter, request: HttpRequest, match: re.Match[str]) -> Htt
     with state.lock:
         known = state.views.pop(match["moid"], None)
     if known is None:
-        raise VimFault(
-            "ManagedObjectNotFound",
-            f"The object '{match['moid']}' has already been deleted",
-            obj=moref("ContainerView", match["moid"]),
-        )
+        raise object_not_found("ContainerView", match["moid"])
     return HttpResponse(204)
 
 
@@ -199,8 +199,10 @@ def _paths(vc: VCenter, spec_set: Any) -> list[str]:
     if not isinstance(prop_set, dict) or prop_set.get("type") != "VirtualMachine":
         raise invalid_argument("specSet.propSet")
     view = object_spec.get("obj") if isinstance(object_spec, dict) else None
-    if not isinstance(view, dict) or view.get("value") not in collector_of(vc).views:
+    if not isinstance(view, dict) or not isinstance(view.get("value"), str):
         raise invalid_argument("specSet.objectSet.obj")
+    if view["value"] not in collector_of(vc).views:  # destroyed, or never made
+        raise object_not_found("ContainerView", view["value"])
     paths = prop_set.get("pathSet")
     if not isinstance(paths, list) or not all(p in PROPERTIES for p in paths):
         raise VimFault("InvalidProperty", f"Property path not supported: {paths!r:.200}")

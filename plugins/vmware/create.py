@@ -23,9 +23,10 @@ from provider.contracts.failover import AlternateMachine
 from provider.errors import AlreadyExists, HostileResponse, NotFound
 from provider.model.inventory import Machine
 
-#: The guest OS the new VM declares: the spec does not carry the original's, and
-#: vSphere boots any guest under this one (the operator may refine it later).
-GUEST_OS = "OTHER_64"
+#: The vSphere guest OS (``VM.GuestOS``) the new VM declares for the original's family:
+#: the newest generic server of each, so the hardware version offers what the guest
+#: had (EFI, VMXNET3 drivers); the operator may refine it later.
+GUEST_OS = {"windows": "WINDOWS_9_SERVER_64", "linux": "OTHER_4X_LINUX_64"}
 #: NIC backing type of each REST network type.
 _BACKING = ("STANDARD_PORTGROUP", "DISTRIBUTED_PORTGROUP", "OPAQUE_NETWORK")
 
@@ -47,7 +48,7 @@ def create_machine(client: VSphereClient, spec: AlternateMachine) -> Machine:
     _check_name(client, place, spec)
     body = {
         "name": spec.name,
-        "guest_OS": GUEST_OS,
+        "guest_OS": GUEST_OS[spec.os_type],
         "placement": _placement(client, place),
         "cpu": {"count": spec.cpu_count},
         "memory": {"size_MiB": spec.memory_mib},

@@ -3,9 +3,10 @@
 The seed's rules for VMware and physical servers to the cloud are
 capabilities here: test and unplanned failover only (no planned failover to
 the cloud), failback to VMware only (a physical server never receives a
-failback), multi-machine replication groups, app-consistent points through
-quiesced snapshots, crash points every N minutes of the continuous policy
-family with up to 15 days of retention.
+failback, so it declares no reverse replication: it fails back to a new
+VMware VM from a committed failover), multi-machine replication groups,
+app-consistent points through quiesced snapshots, crash points every N
+minutes of the continuous policy family with up to 15 days of retention.
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ PHYSICAL = FabricKind(
     kind="physical",
     title="Physical server running the srp mobility service",
     parameters=_COMMON,
-    # One physical fabric is one server: there is nothing to group it with.
-    capabilities=replace(_CAPABILITIES, multi_machine_groups=False),
+    # One physical fabric is one server: there is nothing to group it with. Nothing is
+    # ever written back to it either, so it cannot be re-protected from the target: it
+    # fails back only to a new VMware VM, from a committed failover.
+    capabilities=replace(_CAPABILITIES, multi_machine_groups=False, reverse_replication=False),
     default_port=9443,
 )

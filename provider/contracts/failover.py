@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from provider.contracts.declarations import FailoverMode
+from provider.model.checks import require_choice
 from provider.model.inventory import Machine
 from provider.model.recovery import RecoveryPoint
 
@@ -98,7 +99,9 @@ class AlternateMachine:
     ``host`` names where it runs (a host or container of the fabric, as
     discovery reports it). ``disk_capacities`` gives one empty disk per
     entry, in order; ``networks`` one NIC per entry, attached to that
-    source network.
+    source network. ``os_type`` is the original's guest family (one of
+    :data:`OS_TYPES`, as discovery reports it in ``Machine.os_type``): the
+    fabric declares it on the new machine so the guest boots as it did.
     """
 
     name: str
@@ -107,3 +110,11 @@ class AlternateMachine:
     networks: tuple[str, ...] = ()
     cpu_count: int = 1
     memory_mib: int = 1024
+    os_type: str = "windows"
+
+    def __post_init__(self) -> None:
+        require_choice("AlternateMachine", "os_type", self.os_type, OS_TYPES)
+
+
+#: The guest families a new machine can be created for (``Machine.os_type``'s values).
+OS_TYPES = ("windows", "linux")

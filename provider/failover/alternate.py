@@ -160,6 +160,7 @@ def alternate_spec(
         networks=networks,
         cpu_count=original.cpu_count,
         memory_mib=original.memory_mib,
+        os_type=original.os_type,
     )
 
 

@@ -22,7 +22,7 @@ import plugins.vmware.plugin as vmware_plugin
 import provider.targets.cloud as cloud_target
 from fakes.clock import VirtualClock
 from fakes.compute import SimulatedCompute
-from fakes.vcenter import LoopbackServer, VCenter, serve_vcenter
+from fakes.vcenter import LoopbackServer, MasterTarget, VCenter, serve_master_target, serve_vcenter
 from fakes.workload import write_pattern
 from provider.cli.app import main
 from provider.engine.forwarder import RetryPolicy
@@ -53,6 +53,9 @@ class S3:
     server: LoopbackServer
     runtime: ServiceRuntime
     capsys: Capture
+    #: The on-premises master target served beside the vCenter, and its address.
+    master_target: MasterTarget
+    master_target_address: str
 
     def run(self, *argv: str) -> tuple[int, str, str]:
         self.capsys.readouterr()
@@ -123,7 +126,8 @@ def s3(tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> Iter
     vcenter = build_vcenter(clock)
     home = tmp_path / "home"
     server, _ = serve_vcenter(vcenter)
-    with server:
+    mt_server, mt_api = serve_master_target(vcenter)
+    with server, mt_server:
         runtime, token = start_service(home, clock)
         try:
             monkeypatch.setenv("SRP_HOME", str(home))
@@ -131,21 +135,30 @@ def s3(tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> Iter
             monkeypatch.setenv("VC_PASSWORD", vcenter.credentials[1])
             for name in ("SRP_URL", "SRP_CA", "SRP_TOKEN_FILE", "SRP_DATABASE_URL"):
                 monkeypatch.delenv(name, raising=False)
-            yield S3(tmp_path, clock, vcenter, server, runtime, capsys)
+            yield S3(
+                tmp_path, clock, vcenter, server, runtime, capsys, mt_api.target, mt_server.address
+            )
         finally:
             runtime.stop()
 
 
-def protect_group(s3: S3) -> dict[str, str]:
-    """Register vc01, add target, policy and mapping, protect the group; item id by name."""
+def protect_group(s3: S3, *, failback_setup: bool = True) -> dict[str, str]:
+    """Register vc01, add target, policy and mapping, protect the group; item id by name.
+
+    With ``failback_setup`` the fabric names the master target served beside
+    the vCenter and a process server on the cloud side, as failback needs.
+    """
     credentials = s3.root / "vault.credentials"
     s3.ok("vault", "credentials", "--out", str(credentials))
     user = s3.vcenter.credentials[0]
+    setup = ("--option", f"master_target={s3.master_target_address}",
+             "--option", "failback_process_server=ps-cloud")  # fmt: skip
     s3.ok(
         "register", "--kind", "vmware", "--address", s3.server.address, "--name", "vc01",
         "--username", user, "--credentials-file", str(credentials),
         "--password-env", "VC_PASSWORD", "--option", "transport=http",
         "--option", "retry_wait=0", "--option", "task_poll_interval=0",
+        *(setup if failback_setup else ()),
     )  # fmt: skip
     s3.ok("policy", "create", "vm5", "--family", "continuous", "--crash-frequency", "5")
     s3.ok("target", "add", "cloud1", "--path", str(s3.root / "acct"))
@@ -209,3 +222,96 @@ def test_s3_planned_failover_of_the_group_is_refused_with_the_rule(s3: S3) -> No
     assert s3.json("job", "list") == jobs
     assert {row["state"] for row in s3.json("status")} == {"protected"}
     assert all(s3.vcenter.vm_named(name).power_state == "POWERED_ON" for name in NAMES)
+
+
+def failed_over_and_committed(s3: S3) -> dict[str, str]:
+    """Protect, fail the group over unplanned (site down), bring the site back, commit."""
+    items = protect_group(s3)
+    shared_point(s3, items)
+    s3.vcenter.faults.unavailable_calls = 1 << 30  # the site is down
+    assert s3.json("failover", "unplanned", "--group", "erp", "--wait")["state"] == "succeeded"
+    s3.vcenter.faults.unavailable_calls = 0  # the site is back
+    assert s3.json("failover", "commit", "--group", "erp", "--wait")["state"] == "succeeded"
+    return items
+
+
+def replica_of(s3: S3, item_id: str) -> str:
+    (machine,) = s3.compute.machines(item_id)
+    return machine.replica_id
+
+
+def changed_replicas(s3: S3, items: dict[str, str]) -> dict[str, dict[str, bytes]]:
+    """Write into every replica's first disk (the copies live on); their bytes by name."""
+    replicas = {name: replica_of(s3, item) for name, item in items.items()}
+    for seed, replica_id in enumerate(replicas.values()):
+        machine = s3.compute.find(replica_id)
+        assert machine is not None
+        disk_id = machine.disks[0].disk_id
+        s3.compute.write_disk(replica_id, disk_id, 64 * KIB + 100, bytes([0x30 + seed]) * 700)
+    return {name: s3.replica(replica_id) for name, replica_id in replicas.items()}
+
+
+def test_s3_group_fails_back_through_the_master_target_and_a_retry_completes(s3: S3) -> None:
+    items = failed_over_and_committed(s3)
+    replicas = [replica_of(s3, item) for item in items.values()]
+    assert s3.json("failover", "reverse", "--group", "erp", "--wait")["state"] == "succeeded"
+    final = changed_replicas(s3, items)
+    writes = len(s3.master_target.writes)
+    s3.master_target.faults.unavailable_calls = 1 << 30  # down for longer than every retry
+    code, out, err = s3.run("failover", "failback", "--group", "erp", "--wait")
+    job_id = err.splitlines()[0].rpartition(" ")[2]
+    assert (code, out) == (REFUSED_EXIT, "")
+    assert err.splitlines()[-1] == (
+        f"srp: error: job {job_id} failed: task failback of app01 failed: master target "
+        f"{s3.master_target_address}: write 65536 bytes at 65536 of app01 disk 2000: "
+        "HTTP 503: The master target is restarting."
+    )
+    assert len(s3.master_target.writes) == writes  # nothing was written while it was down
+    rows = s3.json("status")
+    assert {(row["state"], row["direction"]) for row in rows} == {("protected", "reverse")}
+    assert {name: s3.replica(replica_of(s3, items[name])) for name in NAMES} == final
+    s3.master_target.faults.unavailable_calls = 0
+    code, out, err = s3.run("failover", "failback", "--group", "erp", "--wait")
+    job_id = err.splitlines()[0].rpartition(" ")[2]
+    lines = err.splitlines()
+    assert (code, out, lines[0], lines[-1]) == (
+        0,
+        "",
+        f"failover.failback 3 machines: job {job_id}",
+        f"job {job_id} succeeded",
+    )
+    assert "failover.failback 3 machines: succeeded" in lines[1] and "100%" in lines[1]
+    for name in NAMES:
+        assert s3.source(name) == final[name]
+        assert s3.vcenter.vm_named(name).power_state == "POWERED_ON"
+    rows = s3.json("status")
+    assert {(row["state"], row["direction"]) for row in rows} == {("protected", "forward")}
+    assert [s3.compute.find(replica_id) for replica_id in replicas] == [None, None, None]
+
+
+def test_reverse_without_the_failback_setup_is_refused_before_anything_changes(s3: S3) -> None:
+    items = protect_group(s3, failback_setup=False)
+    shared_point(s3, items)
+    s3.vcenter.faults.unavailable_calls = 1 << 30  # the site is down
+    s3.ok("failover", "unplanned", "--group", "erp", "--wait")
+    s3.vcenter.faults.unavailable_calls = 0
+    s3.ok("failover", "commit", "--group", "erp", "--wait")
+    web = s3.vcenter.vm_named("web01")
+    before = (web.power_state, s3.source("web01"))
+    replica_id = replica_of(s3, items["web01"])
+    code, out, err = s3.run("failover", "reverse", "web01", "--wait")
+    job_id = err.splitlines()[0].rpartition(" ")[2]
+    assert (code, out, err.splitlines()[-1]) == (
+        REFUSED_EXIT,
+        "",
+        f"srp: error: job {job_id} failed: task reverse replication of web01 failed: failback "
+        f"of web01 ({web.moid}) to vCenter {s3.server.address} needs a process server on the "
+        "cloud side and a master target on premises: no master target is configured on "
+        "premises (fabric option master_target); no process server is configured on the cloud "
+        "side (fabric option failback_process_server) (deploy both, then set the fabric's "
+        "master_target and failback_process_server options)",
+    )
+    assert {row["state"] for row in s3.json("status")} == {"committed"}
+    replica = s3.compute.find(replica_id)
+    assert replica is not None and replica.power_state == "running"
+    assert (web.power_state, s3.source("web01"), s3.master_target.writes) == (*before, [])

@@ -52,11 +52,14 @@ def test_kinds_declare_the_seed_rules_for_vmware_and_physical() -> None:
             FailoverMode.FAILBACK,
         )
         assert caps.failback_to == ("vmware",)
-        assert caps.reverse_replication is True
         assert caps.app_consistent is True
         assert caps.max_retention_hours == 15 * 24
     assert VMWARE.capabilities.multi_machine_groups is True
     assert PHYSICAL.capabilities.multi_machine_groups is False  # one fabric, one server
+    # A VM is re-protected through the master target; nothing is written back to a
+    # physical server, which fails back only to a new VMware VM.
+    assert VMWARE.capabilities.reverse_replication is True
+    assert PHYSICAL.capabilities.reverse_replication is False
 
 
 def test_connect_names_the_vcenter(vc_connection: FabricConnection, vcenter: VCenter) -> None:

@@ -359,11 +359,12 @@ def srp_check_failback(connection: FabricConnection, machine: Machine) -> None:
 
     Called when a failback is checked (to the original ``machine`` or to a
     new machine for it on this fabric), before any machine is stopped or
-    created, and again when its job starts. Raise ``ConfigurationError``
-    naming each component the writes back need and the fabric lacks (for
-    VMware: a master target, a process server on the cloud side). Change
-    nothing. Optional: a kind that needs no setup to be written to leaves it
-    out.
+    created, and again when its job starts; likewise for reverse
+    replication, which writes back to the original machine the same way.
+    Raise ``ConfigurationError`` naming each component the writes back need
+    and the fabric lacks (for VMware: a master target, a process server on
+    the cloud side). Change nothing. Optional: a kind that needs no setup to
+    be written to leaves it out.
     """
 
 

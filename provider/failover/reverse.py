@@ -22,10 +22,12 @@ _R = ReplicationState
 
 
 def check_reverse(ctx: EngineContext, item_id: str) -> None:
-    """Only a committed failover of a kind that replicates back can be re-protected."""
+    """Only a committed failover of a kind that replicates back can be re-protected, and
+    only where the fabric's setup can take the writes back (they go the failback's way)."""
     subject = load_subject(ctx, item_id)
     require_reverse(subject)
     check_move(subject.item, _R.REVERSE_REPLICATION)
+    ctx.plugins.check_failback(subject.source, subject.machine)
 
 
 def run_reverse(ctx: EngineContext, item_id: str, reporter: Reporter) -> SyncReport:

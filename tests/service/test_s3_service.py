@@ -22,6 +22,7 @@ import plugins.vmware.plugin as vmware_plugin
 import provider.targets.cloud as cloud_target
 from fakes.clock import VirtualClock
 from fakes.compute import SimulatedCompute
+from fakes.mobility import PhysicalServer, serve_mobility
 from fakes.vcenter import LoopbackServer, MasterTarget, VCenter, serve_master_target, serve_vcenter
 from fakes.workload import write_pattern
 from provider.cli.app import main
@@ -40,6 +41,8 @@ DISKS = {"web01": (256 * KIB, 128 * KIB), "app01": (128 * KIB,), "sql01": (256 *
 FIVE_MINUTES = 300
 #: ``srp``'s exit code for a refused failover (provider/cli/exitcodes.py).
 REFUSED_EXIT = 10
+#: ... and for invalid input or configuration.
+CONFIGURATION_EXIT = 4
 Capture = pytest.CaptureFixture[str]
 
 
@@ -299,19 +302,69 @@ def test_reverse_without_the_failback_setup_is_refused_before_anything_changes(s
     web = s3.vcenter.vm_named("web01")
     before = (web.power_state, s3.source("web01"))
     replica_id = replica_of(s3, items["web01"])
+    jobs = s3.json("job", "list")
     code, out, err = s3.run("failover", "reverse", "web01", "--wait")
-    job_id = err.splitlines()[0].rpartition(" ")[2]
+    # Refused when asked, before any job exists: reverse writes back the failback's way.
     assert (code, out, err.splitlines()[-1]) == (
-        REFUSED_EXIT,
+        CONFIGURATION_EXIT,
         "",
-        f"srp: error: job {job_id} failed: task reverse replication of web01 failed: failback "
-        f"of web01 ({web.moid}) to vCenter {s3.server.address} needs a process server on the "
-        "cloud side and a master target on premises: no master target is configured on "
-        "premises (fabric option master_target); no process server is configured on the cloud "
-        "side (fabric option failback_process_server) (deploy both, then set the fabric's "
-        "master_target and failback_process_server options)",
+        f"srp: error: failback of web01 ({web.moid}) to vCenter {s3.server.address} needs a "
+        "process server on the cloud side and a master target on premises: no master target "
+        "is configured on premises (fabric option master_target); no process server is "
+        "configured on the cloud side (fabric option failback_process_server) (deploy both, "
+        "then set the fabric's master_target and failback_process_server options)",
     )
+    assert s3.json("job", "list") == jobs
     assert {row["state"] for row in s3.json("status")} == {"committed"}
     replica = s3.compute.find(replica_id)
     assert replica is not None and replica.power_state == "running"
     assert (web.power_state, s3.source("web01"), s3.master_target.writes) == (*before, [])
+
+
+def test_a_physical_server_fails_back_to_a_new_vmware_vm_through_the_cli(s3: S3) -> None:
+    """The seed's rule: a physical server fails back to VMware only, as a new VM."""
+    protect_group(s3)
+    server = PhysicalServer.build("db-phys01", disks=(128 * KIB,), seed=4, clock=s3.clock)
+    write_pattern(server.disks[0], 0, 32 * KIB, seed=9)
+    s3.vcenter.datacenters[0].add_network("Corp-LAN")  # the port group the NIC lands on
+    agent, _ = serve_mobility(server)
+    with agent:
+        credentials = s3.root / "phys.credentials"
+        s3.ok("vault", "credentials", "--out", str(credentials))
+        user, password = server.credentials
+        s3.ok(
+            "register", "--kind", "physical", "--address", agent.address, "--name", "phys01",
+            "--username", user, "--credentials-file", str(credentials),
+            "--password-file", str(_secret_file(s3.root, password)),
+            "--option", "transport=http", "--option", "retry_wait=0",
+        )  # fmt: skip
+        s3.ok("refresh", "vc01")  # discovery now lists the new port group
+        s3.ok("mapping", "network", "add", "Corp-LAN", "vnet-prod", "--fabric", "phys01",
+              "--target", "cloud1")  # fmt: skip
+        s3.ok("protect", "db-phys01", "--policy", "vm5", "--target", "cloud1", "--wait")
+        s3.tick()
+        assert s3.json("failover", "unplanned", "db-phys01", "--wait")["state"] == "succeeded"
+        assert s3.json("failover", "commit", "db-phys01", "--wait")["state"] == "succeeded"
+    item_id = next(r["item_id"] for r in s3.json("status") if r["machine"] == "db-phys01")
+    final = s3.replica(replica_of(s3, item_id))
+    argv = ("failover", "failback", "db-phys01", "--alternate-fabric", "vc01",
+            "--alternate-host", "esx01.lab", "--name", "db-phys01-v", "--wait")  # fmt: skip
+    job = s3.json(*argv)
+    assert (job["state"], job["error"]) == ("succeeded", "")
+    vm = s3.vcenter.vm_named("db-phys01-v")
+    assert vm.power_state == "POWERED_ON"
+    assert [nic.network.name for nic in vm.nics] == ["Corp-LAN"]
+    assert sorted(s3.source("db-phys01-v").values()) == sorted(final.values())
+    row = next(r for r in s3.json("status") if r["item_id"] == item_id)
+    assert (row["machine"], row["state"], row["direction"]) == (
+        "db-phys01-v",
+        "protected",
+        "forward",
+    )
+
+
+def _secret_file(root: Path, secret: str) -> Path:
+    path = root / "phys.password"
+    path.write_text(secret + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path

@@ -190,9 +190,9 @@ def test_reverse_without_setup_is_refused_before_anything_changes(protected: Pro
         tx.fabrics.update(replace(fabric, options=options))
     power_before = protected.source.power_state
     content_before = protected.source.content()
-    job = protected.lab.failover.reverse_replication([protected.item_id])
-    assert job.state is JobState.FAILED
-    assert "no master target is configured on premises" in job.error
+    with pytest.raises(ConfigurationError) as refused:  # when asked: no job exists
+        protected.lab.failover.reverse_replication([protected.item_id])
+    assert "no master target is configured on premises" in refused.value.message
     assert protected.item.state is ReplicationState.COMMITTED
     assert (protected.source.power_state, protected.source.content()) == (
         power_before,

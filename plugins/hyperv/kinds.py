@@ -89,6 +89,14 @@ HYPERV = FabricKind(
 REPLICA_PARAMETERS = (
     ConnectionParameter("username", _TEXT, description="WinRM user on the replica server"),
     ConnectionParameter(
+        "primary_address",
+        _TEXT,
+        description=(
+            "WinRM address of the primary host replicating to this server, used when a "
+            "protection names none (same secret and transport options)"
+        ),
+    ),
+    ConnectionParameter(
         "group_book",
         _TEXT,
         description=(
@@ -123,4 +131,7 @@ HYPERV_REPLICA = TargetKind(
         FailoverMode.UNPLANNED,
         FailoverMode.FAILBACK,
     ),
+    # Start-VMFailover takes the replica's latest data (no -VMRecoverySnapshot in the
+    # catalog); the hourly replica snapshots are Hyper-V's own points, not srp's.
+    latest_only=True,
 )

@@ -60,7 +60,7 @@ from provider.errors import (
     RecoveryPointUnavailable,
     ValidationError,
 )
-from provider.model.inventory import Machine
+from provider.model.inventory import Machine, Network
 from provider.model.recovery import Consistency
 from provider.model.states import Health, ReplicationState
 
@@ -342,6 +342,32 @@ def _latest_point(machine_id: str, status: ReplicationStatus) -> NativePoint | N
     name = latest_point_name(status.vm_name, status.last_replication)
     return NativePoint(
         name, status.last_replication, Consistency.CRASH, Accuracy.EXACT, (machine_id,)
+    )
+
+
+# -- networks --------------------------------------------------------------------------
+
+#: Hyper-V's switch type whose traffic never leaves the host (``VMSwitchType.Private``).
+PRIVATE_SWITCH = "Private"
+
+
+def target_networks(sides: NativeSides, target: TargetConnection) -> tuple[Network, ...]:
+    """The replica server's switches (where recovered NICs land), private ones isolated.
+
+    A private switch carries no traffic off the host, so a test VM on it
+    cannot reach production: it is the isolated network of a drill.
+    """
+    server = sides.server(target)
+    script = scripts.get_switches()
+    found = rows(server.query(script), f"{server.host}: {script.command}")
+    return tuple(
+        Network(
+            network_id=row.text("Id"),
+            name=row.text("Name"),
+            kind="switch",
+            isolated=row.optional_text("SwitchType") == PRIVATE_SWITCH,
+        )
+        for row in found
     )
 
 

@@ -26,7 +26,7 @@ from provider.contracts.native import (
 )
 from provider.contracts.replica import BlockDigest, Cut, CutRequest, ExtentData, TrackingInfo
 from provider.hookspecs import hookimpl
-from provider.model.inventory import Inventory, Machine
+from provider.model.inventory import Inventory, Machine, Network
 
 CLIENTS = ClientPool()
 #: The hyperv-replica targets' hosts share the pool (keyed by target id) and their groups.
@@ -116,6 +116,11 @@ def srp_write_extents(
 @hookimpl
 def srp_create_machine(connection: FabricConnection, spec: AlternateMachine) -> Machine:
     return create.create_machine(CLIENTS.get(connection), spec, connection.option("site"))
+
+
+@hookimpl
+def srp_target_networks(target: TargetConnection) -> Sequence[Network]:
+    return native.target_networks(NATIVE, target)
 
 
 @hookimpl

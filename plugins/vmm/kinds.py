@@ -130,4 +130,6 @@ VMM_REPLICA = TargetKind(
         FailoverMode.UNPLANNED,
         FailoverMode.FAILBACK,
     ),
+    # Hyper-V Replica underneath: failover takes the replica's latest data only.
+    latest_only=True,
 )

@@ -248,9 +248,24 @@ def _primary_address(target: TargetConnection, request: NativeProtection) -> str
 # -- where a group is now -----------------------------------------------------------------
 
 
+def known_group(replica: VmmReplica, target: TargetConnection, group_id: str) -> hyperv.GroupRecord:
+    """The group's record; for a group the book lacks, the secondary VMM is asked first.
+
+    The book is local: without the call, a wrong password or a VMM server
+    that is down would answer "no such group" instead of what is wrong.
+    """
+    try:
+        return replica.sides.book.get(target, group_id)
+    except NotFound:
+        connection = vmm_connection(target)
+        client = replica.locator.server(connection)
+        discovery.identify(client, server_name(connection), server_port(connection))
+        raise
+
+
 def replica_host(replica: VmmReplica, target: TargetConnection, group_id: str) -> str:
     """The host (VMM's name) holding the group's secondary VMs, as the secondary VMM says."""
-    record = replica.sides.book.get(target, group_id)
+    record = known_group(replica, target, group_id)
     return replica.locator.host_of(vmm_connection(target), record.machines[0][0])
 
 
@@ -289,12 +304,12 @@ def resync(
 
 
 def stop(replica: VmmReplica, target: TargetConnection, group_id: str) -> None:
-    """Remove the group's replication; an unknown group does nothing."""
+    """Remove the group's replication; an unknown group does nothing (nothing is asked)."""
     try:
-        at = located(replica, target, group_id)
+        replica.sides.book.get(target, group_id)
     except NotFound:
         return
-    hyperv.stop(replica.sides, at, group_id)
+    hyperv.stop(replica.sides, located(replica, target, group_id), group_id)
 
 
 # -- failover -----------------------------------------------------------------------------
@@ -304,7 +319,7 @@ def failover(
     replica: VmmReplica, target: TargetConnection, request: NativeFailover
 ) -> NativeFailoverResult:
     """Check the cloud and the networks first, then fail over with Hyper-V Replica."""
-    record = replica.sides.book.get(target, request.group_id)
+    record = known_group(replica, target, request.group_id)
     host = replica_host(replica, target, request.group_id)
     at = host_target(target, host)
     home = record.reversed or request.mode is FailoverMode.FAILBACK
@@ -323,7 +338,7 @@ def test_failover(
     replica: VmmReplica, target: TargetConnection, request: NativeFailover
 ) -> NativeFailoverResult:
     """A test copy in the cloud, its NICs on the isolated VM network's switch."""
-    record = replica.sides.book.get(target, request.group_id)
+    record = known_group(replica, target, request.group_id)
     if record.reversed:
         raise FailoverError(
             f"group {request.group_id!r} replicates in reverse: its test copies would start on "

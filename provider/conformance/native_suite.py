@@ -87,7 +87,12 @@ class NativeSite(Protocol):
         """One replication round: everything written so far reaches the target."""
 
     def issue_point(self, group_id: str, name: str) -> None:
-        """Make the target record a recovery point of the group now (a consistency tag)."""
+        """Make the target record a recovery point of the group now (a consistency tag).
+
+        A latest-only target (``TargetKind.latest_only``) records no point on
+        demand: this is then one replication round, whose data is its latest
+        point, stamped after the writes it carries.
+        """
 
     def write_source(self, name: str, offset: int, data: bytes) -> None:
         """A guest write on the first disk of a source machine."""
@@ -220,6 +225,37 @@ class NativeConformanceLab:
         fabric_kind = self.plugins.fabric_kind(self.kind)
         target_kind = self.plugins.target_kind(self.fabric.target_kind)
         return fabric_kind.capabilities.allows(mode) and mode in target_kind.failover_modes
+
+    @property
+    def latest_only(self) -> bool:
+        """The target kind fails over to its latest replicated data only."""
+        return self.plugins.target_kind(self.fabric.target_kind).latest_only
+
+    def expect_points(self, item: ProtectedItem, issued: int, written_at: float) -> RecoveryPoint:
+        """The vault's points after ``issued`` points; returns the one the latest failover takes.
+
+        A target that records points on demand holds exactly those issued. A
+        latest-only target holds its own points (its latest data, its
+        snapshots): the vault must list exactly those, and the newest must
+        be a round after the last write (at ``written_at``).
+        """
+        points = sorted(self.points(item), key=lambda p: p.created_at)
+        if not self.latest_only:
+            held = len(points)
+            expect(held == issued, f"{_NUMBERS[issued]} issued, the vault holds {held}")
+            return points[-1]
+        target = self.ctx.target_connection(self.target_id)
+        listed = self.plugins.native_points(target, GROUP)
+        wanted = sorted(p.name for p in listed if machine_key(item) in p.machine_ids)
+        held_names = sorted(p.cut_id for p in points)
+        expect(held_names == wanted, f"the vault holds points {held_names}, the target {wanted}")
+        newest = points[-1]
+        expect(
+            newest.created_at > written_at,
+            f"the newest point ({newest.created_at}) is no later than the last write "
+            f"({written_at}): it does not hold the latest data",
+        )
+        return newest
 
     @property
     def declares_reverse(self) -> bool:
@@ -389,18 +425,7 @@ class NativeConformanceSuite:
     ) -> None:
         lab = srp_native_lab
         require_declared(lab.declares_unplanned, lab.kind, "unplanned failover")
-        name = lab.fabric.machines[0]
-        item = lab.protected()
-        lab.site.replicate()
-        lab.site.write_source(name, 8192, pattern(21, 5000))
-        lab.site.issue_point(GROUP, "conformance-1")
-        expected = list(lab.site.source_disks(name))
-        # Written after the point: the replica must not hold it.
-        lab.site.write_source(name, 0, pattern(22, 4096))
-        lab.site.replicate()
-        points = lab.points(lab.refreshed(item))
-        expect(len(points) == 1, f"one point issued, the vault holds {len(points)}")
-        point = points[0]
+        item, expected, point = _at_one_point(lab, lab.fabric.machines[0])
         item = lab.failed_over(item)
         expect(item.state is _R.FAILED_OVER, f"after unplanned failover the item is {item.state}")
         expect(item.failover_point_id == point.point_id, "the failover is not at the latest point")
@@ -415,11 +440,11 @@ class NativeConformanceSuite:
         item = lab.protected()
         lab.site.replicate()
         for number in (1, 2):
+            written_at = lab.fabric.clock()
             lab.site.write_source(name, number * 4096, pattern(30 + number, 4096))
             lab.site.issue_point(GROUP, f"conformance-{number}")
             lab.site.replicate()
-        held = len(lab.points(lab.refreshed(item)))
-        expect(held == 2, f"two points issued, the vault holds {held}")
+        lab.expect_points(lab.refreshed(item), 2, written_at)
         item = lab.failed_over(item)
         committed = expect_ok(
             lambda: run_native_commit(lab.ctx, item.item_id, _Log()), "commit of the failover"
@@ -437,18 +462,17 @@ class NativeConformanceSuite:
         lab = srp_native_lab
         lab.require(lab.declares(FailoverMode.TEST), "test failover", _DRILL_HOOKS)
         name = lab.fabric.machines[0]
-        item, expected = _at_one_point(lab, name)
+        item, expected, _ = _at_one_point(lab, name)
         report = lab.drilled(item)
         item = lab.harness.item(item.item_id)
         expect(item.state is _R.TEST_FAILOVER, f"after a test failover the item is {item.state}")
         expect(item.test_replica_id == report.replica_id, "the item does not name its test copy")
+        written_at = lab.fabric.clock()
         lab.site.write_source(name, 0, pattern(24, 4096))
         lab.site.issue_point(GROUP, "conformance-2")
         lab.site.replicate()
-        held = len(lab.points(lab.refreshed(item)))
-        expect(
-            held == 2, f"replication went on during the drill, yet the vault holds {held} points"
-        )
+        # Replication went on during the drill: the second point reached the vault.
+        lab.expect_points(lab.refreshed(item), 2, written_at)
         _expect_disks(lab.site.replica_disks(report.replica_id), expected, "the test copy")
 
     def test_cleanup_removes_the_test_copy_and_a_second_cleanup_removes_nothing(
@@ -568,25 +592,38 @@ class NativeConformanceSuite:
 _DRILL_HOOKS = ("srp_native_test_failover", "srp_native_cleanup_test")
 
 
+#: How failure messages count issued points.
+_NUMBERS = {1: "one point", 2: "two points"}
+
+
 def _with_one_point(lab: NativeConformanceLab, name: str) -> ProtectedItem:
     """The machine protected, with one point the vault recorded, and a write after it."""
-    item, _ = _at_one_point(lab, name)
+    item, _, _ = _at_one_point(lab, name)
     return item
 
 
-def _at_one_point(lab: NativeConformanceLab, name: str) -> tuple[ProtectedItem, list[bytes]]:
-    """The machine protected with one recorded point, and its disks at that point."""
+def _at_one_point(
+    lab: NativeConformanceLab, name: str
+) -> tuple[ProtectedItem, list[bytes], RecoveryPoint]:
+    """The machine protected with one point issued; its disks at the point a failover takes.
+
+    A write follows the point. A target recording points on demand must
+    leave it out of the point; a latest-only target replicates it into its
+    latest data, the point it fails over to, so the source after that round
+    is what a failover must give back (its older snapshots would not).
+    """
     item = lab.protected()
     lab.site.replicate()
     lab.site.write_source(name, 8192, pattern(23, 5000))
     lab.site.issue_point(GROUP, "conformance-1")
     at_point = list(lab.site.source_disks(name))
+    written_at = lab.fabric.clock()
     lab.site.write_source(name, 0, pattern(25, 4096))
     lab.site.replicate()
+    if lab.latest_only:
+        at_point = list(lab.site.source_disks(name))
     item = lab.refreshed(item)
-    held = len(lab.points(item))
-    expect(held == 1, f"one point issued, the vault holds {held}")
-    return item, at_point
+    return item, at_point, lab.expect_points(item, 1, written_at)
 
 
 def _expect_answer_or_srp_error(call: Callable[[], object], doing: str) -> SrpError | None:

@@ -112,15 +112,28 @@ class DataPath(enum.StrEnum):
 
 @dataclass(frozen=True)
 class TargetKind:
-    """A kind of replication target (cloud storage + compute, a secondary site...)."""
+    """A kind of replication target (cloud storage + compute, a secondary site...).
+
+    ``latest_only`` declares a native target that fails over to its latest
+    replicated data only (Hyper-V Replica): asked for a point, it records
+    none, and whatever other points it lists are its own (hourly replica
+    snapshots). Every point of an HRL target is srp's, so only a native
+    target may declare it.
+    """
 
     kind: str
     title: str
     data_path: DataPath = DataPath.HRL
     parameters: tuple[ConnectionParameter, ...] = ()
     failover_modes: tuple[FailoverMode, ...] = tuple(FailoverMode)
+    latest_only: bool = False
 
     def __post_init__(self) -> None:
         _require_kind("TargetKind", self.kind)
         require_text(f"TargetKind {self.kind!r}", "title", self.title)
         require_unique(f"TargetKind {self.kind!r}", "parameters", (p.name for p in self.parameters))
+        if self.latest_only and self.data_path is not DataPath.NATIVE:
+            raise ValidationError(
+                f"TargetKind {self.kind!r}: only a native target can be latest-only "
+                "(srp records every point of an HRL target and fails over to any of them)"
+            )

@@ -54,8 +54,10 @@ def choose_test_network(ctx: EngineContext, subject: Subject, wanted: str) -> st
     names = ", ".join(n.network_id for n in isolated) or "none"
     if not wanted and isolated:
         return isolated[0].network_id
-    if wanted and any(n.network_id == wanted for n in isolated):
-        return wanted
+    # Operators name networks as they see them: by id or by name (a switch's, a VM network's).
+    chosen = [n.network_id for n in isolated if wanted in (n.network_id, n.name)]
+    if wanted and chosen:
+        return chosen[0]
     which = f"isolated network {wanted!r}" if wanted else "isolated network"
     raise MappingMissing(
         f"test failover of {subject.name}: target {subject.target.target_id!r} has no "

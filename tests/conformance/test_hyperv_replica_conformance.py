@@ -5,12 +5,13 @@ Host ``hv01`` (the ``hyperv`` fabric) replicates web01 to host ``hv11`` (the
 by the real hyperv plugin. Hyper-V Replica replicates on the lab's virtual
 clock: a replication round is one replication period, and so is a point
 (Hyper-V records no named point: each round's data is its latest recovery
-point, and the suite's "point" is the round that makes one).
+point, and the suite's "point" is the round that makes one; the kind declares
+itself latest-only, so the suite fails over to that data).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -19,11 +20,7 @@ from fakes.clock import VirtualClock
 from fakes.hyperv import HyperVLab, start_winrm_lab
 from fakes.hyperv.backend import ServedLab
 from plugins.hyperv import plugin as hyperv_plugin
-from provider.conformance import (
-    NativeConformanceFabric,
-    NativeConformanceLab,
-    NativeConformanceSuite,
-)
+from provider.conformance import NativeConformanceFabric, NativeConformanceSuite
 from provider.contracts.connection import FabricConnection
 from provider.model.policy import PolicyFamily
 from tests.failover.s4_scenario import (
@@ -107,43 +104,9 @@ def srp_native_conformance_fabric() -> Iterator[NativeConformanceFabric]:
         )
 
 
-#: The suite issues a point, replicates more, then fails over "to the point": Hyper-V Replica
-#: keeps its latest data and hourly replica snapshots only (and fails over to the latest), so
-#: these tests find two points (latest and snapshot) where one was issued. Strict: the day
-#: the suite learns latest-only targets (or the plugin changes) they must be looked at again.
-LATEST_ONLY = pytest.mark.xfail(
-    strict=True,
-    reason="Hyper-V Replica records no named point: its latest data and hourly snapshots only",
-)
-
-
-def _latest_only(name: str) -> Callable[..., None]:
-    """The suite's test, marked on a new function: marking the inherited one would mark it
-    for every subclass of the suite in the session."""
-    inherited = getattr(NativeConformanceSuite, name)
-
-    def test(self: NativeConformanceSuite, srp_native_lab: NativeConformanceLab) -> None:
-        inherited(self, srp_native_lab)
-
-    test.__name__ = test.__qualname__ = name
-    return LATEST_ONLY(test)  # type: ignore[no-any-return]
-
-
 class TestHyperVReplicaNativeConformance(NativeConformanceSuite):
-    """Every test of the native suite, on hyperv-replica between two S4 hosts."""
+    """Every test of the native suite, on hyperv-replica between two S4 hosts.
 
-    test_unplanned_failover_to_the_latest_point_is_the_source_at_that_point = _latest_only(
-        "test_unplanned_failover_to_the_latest_point_is_the_source_at_that_point"
-    )
-    test_a_test_copy_holds_the_point_while_replication_goes_on = _latest_only(
-        "test_a_test_copy_holds_the_point_while_replication_goes_on"
-    )
-    test_cleanup_removes_the_test_copy_and_a_second_cleanup_removes_nothing = _latest_only(
-        "test_cleanup_removes_the_test_copy_and_a_second_cleanup_removes_nothing"
-    )
-    test_reverse_replication_after_a_committed_unplanned_failover = _latest_only(
-        "test_reverse_replication_after_a_committed_unplanned_failover"
-    )
-    test_failback_brings_the_replicas_data_home = _latest_only(
-        "test_failback_brings_the_replicas_data_home"
-    )
+    The kind is latest-only: the suite fails over to the replica's latest data and
+    compares it with the source at the last replication round.
+    """

@@ -988,7 +988,7 @@ def test_an_event_hook_error_names_the_plugin_that_raised() -> None:
             "srp_fabric_kinds returned [TargetKind(kind='lab', title='Lab', data_path=<DataPath"
             ".HRL: 'hrl'>, parameters=(), failover_modes=(<FailoverMode.TEST: 'test'>, <Failove"
             "rMode.PLANNED: 'planned'>, <FailoverMode.UNPLANNED: 'unplanned'>, <FailoverMode.FA"
-            "ILBACK: 'failback'>))], expected a sequence of FabricKind",
+            "ILBACK: 'failback'>), latest_only=False)], expected a sequence of FabricKind",
         ),
         (
             [FabricKind("lab", "Lab"), FabricKind("lab", "Lab again")],

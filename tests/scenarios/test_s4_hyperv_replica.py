@@ -397,6 +397,39 @@ def test_a_network_mapped_to_a_switch_the_replica_server_lacks_is_refused(s4: S4
     assert link is not None and link.replica_state.name == "Replicating"
 
 
+def test_a_drill_naming_no_network_runs_on_the_replica_servers_private_switch(s4: S4) -> None:
+    item_id = _replicated(s4)
+
+    report = run_native_test_failover(
+        s4.harness.ctx, item_id, FailoverOptions(PointSpec()), QuietReporter()
+    )
+
+    assert report.replica_id == s4.lab.host(REPLICA).vm("web01 - Test").vm_id.lower()
+    assert _adapters(s4, REPLICA, "web01 - Test") == ["Isolated"]
+
+
+def test_a_vault_mapping_to_a_switch_the_replica_server_lacks_is_refused_by_the_core(
+    s4: S4,
+) -> None:
+    item_id = _replicated(s4)
+    lan = _switch_id(s4.lab, PRIMARY, "LAN")
+    with s4.harness.store.unit() as tx:
+        tx.mappings.put_network(NetworkMapping(s4.fabric_id, lan, s4.target_id, "no-such-switch"))
+    # The core lists hv11's switches (LAN, then the private Isolated) through the plugin.
+    have = [str(switch.id) for switch in s4.lab.host(REPLICA).switches]
+
+    with pytest.raises(MappingMissing) as refused:
+        s4.failover.unplanned_failover([item_id], FailoverOptions(PointSpec()))
+
+    assert refused.value.message == (
+        f"web01 ({item_id}): network {lan!r} is mapped to 'no-such-switch', which target "
+        f"{s4.target_id!r} does not have (it has: {', '.join(have)})"
+    )
+    link = s4.lab.host(REPLICA).vm("web01").replication
+    assert link is not None and link.replica_state.name == "Replicating"
+    assert s4.harness.item(item_id).state is _R.PROTECTED
+
+
 def _differing_bytes(first: list[bytes], second: list[bytes], block: int = 4096) -> int:
     return sum(
         block

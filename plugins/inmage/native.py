@@ -10,7 +10,8 @@ the request's options, else from the target's (``process_server``,
 
 A failover places the recovered NICs on the networks ``request.networks``
 maps their source networks to (a NIC whose network is not mapped is
-refused before anything changes); a test failover is a rollback to a
+refused before anything changes, unless the option ``allow_unmapped`` is
+``yes``: that NIC is then recovered on no network); a test failover is a rollback to a
 virtual snapshot (``RollbackType=Test``) whose NICs join the isolated
 network ``request.option("network")``, while the plan replicates on.
 """
@@ -179,7 +180,10 @@ def _point(tag: Params, holders: tuple[str, ...], where: str) -> NativePoint:
 
 def failover(client: CxClient, request: NativeFailover) -> NativeFailoverResult:
     """A production rollback of a forward plan (failback is :mod:`plugins.inmage.failback`'s)."""
-    nics = _nic_networks(client, request) if request.networks else ()
+    # Without a Nics group the CX keeps each NIC on its source port group's name, which
+    # means nothing on the recovery site: the override must disconnect the NICs instead.
+    placed = request.networks or _allows_unmapped(request)
+    nics = _nic_networks(client, request) if placed else ()
     extra = (Params("Nics", (), nics),) if nics else ()
     recovered = rollback(client, request.group_id, request, extra=extra)
     return NativeFailoverResult(request.group_id, recovered)
@@ -211,8 +215,14 @@ def rollback(
     return tuple(recovered(h, client.where) for h in found.children("Hosts"))
 
 
+def _allows_unmapped(request: NativeFailover) -> bool:
+    """The operator's override: NICs on unmapped networks are recovered on no network."""
+    return request.option("allow_unmapped") in ("yes", "true")
+
+
 def _nic_networks(client: CxClient, request: NativeFailover) -> tuple[Params, ...]:
-    # Discovery names each NIC's network as the vault's mappings do: map by that id.
+    # Discovery names each NIC's network as the vault's mappings do: map by that id;
+    # an unmapped NIC under the override gets the empty network (disconnected).
     machines = {m.machine_id: m for m in discovery.discover(client).machines}
     nics: list[Params] = []
     for machine_id in request.machine_ids:
@@ -221,7 +231,7 @@ def _nic_networks(client: CxClient, request: NativeFailover) -> tuple[Params, ..
             raise NotFound(f"{client.where}: no source server {machine_id!r}")
         for nic in machine.nics:
             network = request.network_for(nic.network_id)
-            if not network:
+            if not network and not _allows_unmapped(request):
                 raise MappingMissing(
                     f"{client.where}: NIC {nic.nic_id} of {machine.name} is on network "
                     f"{nic.network_id!r}, which no network mapping sends to the recovery site"

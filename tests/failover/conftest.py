@@ -4,12 +4,17 @@ Scenarios: ``simulated`` (the simulated fabric plugin, in process),
 ``hyperv`` (scenario S1: a VM on a simulated Hyper-V host, reached by the
 real hyperv plugin over loopback WinRM) and ``vmware`` (scenario S3: a VM on
 a simulated vCenter, reached by the real vmware plugin over loopback HTTP),
-each replicating to the cloud target, and ``simulated-native`` (the
-simulated fabric's machine protected toward :mod:`fakes.native`'s natively
-replicating target). A test that needs what its scenario's kind does not
-declare (VMware: planned failover, reverse replication, failback) is
+each replicating to the cloud target; and the native scenarios:
+``simulated-native`` (the simulated fabric's machine protected toward
+:mod:`fakes.native`'s natively replicating target), ``hyperv-replica`` and
+``vmm-replica`` (S4: Hyper-V Replica between two hosts, or between two VMM
+clouds, over loopback WinRM; :mod:`tests.failover.s4_scenario`) and
+``inmage`` (S5: a VMware VM protected through a simulated InMage Scout CX
+over loopback HTTP; :mod:`tests.failover.s5_scenario`). A test that needs
+what its scenario's kind does not declare (VMware: planned failover) is
 skipped, saying why (:class:`DeclaredFailover`); a test of what only the
-HRL path has skips on a native scenario (``Protected.require_hrl``).
+HRL path has skips on a native scenario (``Protected.require_hrl``); where
+a native target behaves its own way, its :class:`NativeTraits` say so.
 
 Joining the suite with a native target (S4 Hyper-V Replica / VMM, S5
 InMage): write a scenario ``(root: Path, clock: VirtualClock) ->
@@ -73,9 +78,12 @@ from tests.failover.s4_scenario import (
     HyperVHostAsFabric,
     HyperVReplicaSide,
     HyperVSource,
+    VmmReplicaSide,
     hyperv_replica_scenario,
     hyperv_vm,
+    vmm_replica_scenario,
 )
+from tests.failover.s5_scenario import ScoutSide, inmage_scenario
 
 
 @contextmanager
@@ -203,11 +211,15 @@ SCENARIOS = {
     "vmware": vmware_scenario,
     "simulated-native": simulated_native_scenario,
     "hyperv-replica": hyperv_replica_scenario,
+    "vmm-replica": vmm_replica_scenario,
+    "inmage": inmage_scenario,
 }
 #: The scenarios whose target replicates natively: they also run test_native_family.py.
 NATIVE_SCENARIOS = {
     "simulated-native": simulated_native_scenario,
     "hyperv-replica": hyperv_replica_scenario,
+    "vmm-replica": vmm_replica_scenario,
+    "inmage": inmage_scenario,
 }
 
 
@@ -239,6 +251,10 @@ class NativeTraits:
     plain_protect: str = ""
     #: Why a mapping to a network the target lacks is not the core's refusal ("": it is).
     unlisted_networks: str = ""
+    #: Why a point past retention outlives the next round on this target ("": it does not).
+    retention_lag: str = ""
+    #: Reverse replication writes the original machine's disks (else only the failback does).
+    reverse_writes_source: bool = True
 
 
 HYPERV_REPLICA_TRAITS = NativeTraits(
@@ -256,6 +272,27 @@ HYPERV_REPLICA_TRAITS = NativeTraits(
     "switch the replica server lacks in the failover job (tests/scenarios/"
     "test_s4_hyperv_replica.py)",
 )
+#: Hyper-V Replica between VMM clouds: the target lists the cloud's VM networks, so the
+#: core checks mappings and picks a drill's isolated network itself.
+VMM_REPLICA_TRAITS = replace(
+    HYPERV_REPLICA_TRAITS, test_network="", plain_protect="", unlisted_networks=""
+)
+#: InMage Scout: points are the plan's consistency tags; the site lists no networks.
+INMAGE_TRAITS = NativeTraits(
+    test_network="vnet-test",
+    drill_network="vnet-test",
+    latest_is_recorded=False,
+    digest=lambda data: hashlib.sha256(data).hexdigest(),
+    removed_copy="{copy_id}",
+    unmapped_landing=(None,),
+    plain_protect="a VM added to the vCenter has no unified agent until the process server "
+    "pushes one, so the CX does not list it",
+    unlisted_networks="the site lists no networks: Scout places NICs on the network named "
+    "in the rollback (tests/scenarios/test_s5_inmage.py)",
+    retention_lag="Scout's master target keeps a pair's newest journal entry (and its tags) "
+    "however old until the next batch lands, so a point leaves retention one pass later",
+    reverse_writes_source=False,
+)
 #: Each native scenario's traits (see :class:`NativeTraits`).
 NATIVE_TRAITS = {
     "simulated-native": NativeTraits(
@@ -266,6 +303,8 @@ NATIVE_TRAITS = {
         removed_copy="machine web01-test ({copy_id})",
     ),
     "hyperv-replica": HYPERV_REPLICA_TRAITS,
+    "vmm-replica": VMM_REPLICA_TRAITS,
+    "inmage": INMAGE_TRAITS,
 }
 
 
@@ -273,6 +312,8 @@ NATIVE_TRAITS = {
 _TRAITS_BY_SIDE: dict[type, NativeTraits] = {
     SimulatedNativeSide: NATIVE_TRAITS["simulated-native"],
     HyperVReplicaSide: HYPERV_REPLICA_TRAITS,
+    VmmReplicaSide: VMM_REPLICA_TRAITS,
+    ScoutSide: INMAGE_TRAITS,
 }
 
 

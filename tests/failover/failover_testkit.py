@@ -149,6 +149,9 @@ class FailoverLab(EngineHarness):
         self.compute.add_network("vnet-prod", subnet="10.1.0.0/24")
         #: Set by a native scenario: its recovered machines are the target's, not the compute's.
         self.native: NativeSide | None = None
+        #: The source NIC's network id as discovery reports it (a scenario whose fabric
+        #: names networks its own way, as Scout does VMware port groups, sets its own).
+        self.source_network = "net-prod"
 
     def cycle(
         self, *item_ids: str, consistency: Consistency = Consistency.CRASH, resync_now: bool = False
@@ -159,12 +162,14 @@ class FailoverLab(EngineHarness):
     def map_network(
         self,
         fabric_id: str,
-        source: str = "net-prod",
+        source: str = "",
         target_network: str = "vnet-prod",
         policy: IpPolicy = IpPolicy.KEEP,
         subnet: str = "",
     ) -> None:
-        mapping = NetworkMapping(fabric_id, source, self.target_id, target_network, policy, subnet)
+        mapping = NetworkMapping(
+            fabric_id, source or self.source_network, self.target_id, target_network, policy, subnet
+        )
         with self.store.unit() as tx:
             tx.mappings.put_network(mapping)
 

@@ -10,6 +10,16 @@ switches: ``vnet-prod`` (external) and ``vnet-test`` (private, the drills'
 isolated network); a switch id is an opaque string to srp, so the lab's
 switches take the ids the suite names, as S1 does for ``net-prod``.
 
+``vmm-replica``: the same between two VMM clouds
+(:func:`fakes.vmm.samples.build_replica_lab`): ``vmm01`` manages ``hv01``
+(cloud Gold) and is a registered ``vmm`` fabric; ``vmm02`` with cloud DR is
+the ``vmm-replica`` target, which places the replica on ``hv12`` (the
+cloud's host running the fewest VMs). The lab's web01 is replaced by the
+suite's (disks, patterns, NIC); the VM networks take the ids the suite
+names, as the switches do above: vmm01's Corp-VMs is ``net-prod``, vmm02's
+DR-VMs ``vnet-prod`` and Drill (private switches only: isolated)
+``vnet-test``.
+
 The Hyper-V VM helpers (:class:`HyperVSource`, :func:`hyperv_vm`) also serve
 S1's ``hyperv`` scenario in the conftest.
 """
@@ -23,11 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import plugins.hyperv.plugin as hyperv_plugin
+import plugins.vmm.plugin as vmm_plugin
 from fakes.clock import VirtualClock
 from fakes.hyperv import HyperVHost, HyperVLab, VirtualMachine, start_winrm_lab
 from fakes.hyperv.backend import ServedLab
 from fakes.hyperv.enums import SwitchType
 from fakes.hyperv.replica_server import ReplicationServerSettings
+from fakes.vmm import VmmLab
+from fakes.vmm import start_winrm_lab as start_vmm_lab
+from fakes.vmm.samples import build_replica_lab
 from fakes.winrm.server import WinRMServer
 from fakes.workload import write_pattern
 from provider.contracts.connection import FabricConnection, Secret
@@ -248,5 +262,124 @@ def _protected(
     item_id = protect_web01(fl, fabric_id, vm.vm_id, options if kind == "hyperv" else ())
     source = HyperVSource(vm, served.winrm[PRIMARY], HyperVHostAsFabric(lab.host(PRIMARY)))
     protected = Protected(fl, source, fabric_id, item_id, kind)
+    protected.cycle()
+    return protected
+
+
+#: The vmm-replica lab's hosts: web01's, and the one the target places the replica on.
+VMM_PRIMARY, VMM_REPLICA_HOST = "hv01", "hv12"
+#: Each VM network of the replica lab -> the id the suite names it by.
+VMM_NETWORK_IDS = {
+    ("vmm01", "Corp-VMs"): SOURCE_NETWORK,
+    ("vmm02", "DR-VMs"): RECOVERY_NETWORK,
+    ("vmm02", "Drill"): ISOLATED_NETWORK,
+}
+
+
+@dataclass
+class VmmReplicaSide(HyperVReplicaSide):
+    """The recovery host of a vmm-replica target; NICs answer by the VM network they reach.
+
+    VMM connects an adapter to a switch; the VM network it is on is the one
+    whose logical network that switch carries on the host (``vmm02``'s view).
+    """
+
+    vmm: VmmLab | None = None
+
+    def switches_of(self, replica_id: str) -> list[str | None]:
+        networks = self._networks_by_switch()
+        return [networks.get(a.switch_name or "") for a in self._vm(replica_id).adapters]
+
+    def _networks_by_switch(self) -> dict[str, str]:
+        assert self.vmm is not None
+        server = self.vmm.server("vmm02")
+        uplinks = server.managed(self.recovery.name).uplinks
+        return {
+            switch: str(network.id)
+            for switch, logicals in uplinks.items()
+            for network in server.vm_networks
+            if network.logical_network in logicals
+        }
+
+
+@dataclass
+class VmmHostAsFabric(HyperVHostAsFabric):
+    """hv01 as the suite's ``source.fabric``: a VM added there is placed in cloud Gold.
+
+    VMM discovery lists the VMs of its clouds only, so a VM outside every
+    cloud could not be protected (an operator would place it first).
+    """
+
+    vmm: VmmLab | None = None
+
+    def add_machine(self, name: str, disks: list[int]) -> AddedVm:
+        assert self.vmm is not None
+        added = super().add_machine(name, disks)
+        vm = self.host.vm(name)
+        self.vmm.server("vmm01").place_vm(vm, cloud="Gold", networks=["Corp-VMs"])
+        return added
+
+
+def vmm_replica_lab(clock: VirtualClock) -> VmmLab:
+    """The S4 VMM lab with the suite's web01 on hv01 and the suite's VM network ids."""
+    lab = build_replica_lab(seed=4, clock=clock)
+    host = lab.hyperv.host(VMM_PRIMARY)
+    host.discard_vm(host.vm("web01"))
+    lab.server("vmm01").place_vm(hyperv_vm(host), cloud="Gold", networks=["Corp-VMs"])
+    for (server, name), network_id in VMM_NETWORK_IDS.items():
+        # A VM network id is an opaque string to srp: the lab's take the suite's names.
+        lab.server(server).vm_network(name).id = network_id  # type: ignore[assignment]
+    return lab
+
+
+def _vmm_options(served: ServedLab, lab: VmmLab, server: str) -> dict[str, str]:
+    endpoints = ",".join(f"{h.name}={served.endpoint(h.name)}" for h in lab.hyperv.hosts)
+    return {
+        "transport": "ntlm",
+        "retry_wait": "0",
+        "vmm_server": server,
+        "host_endpoints": endpoints,
+    }
+
+
+def _release_vmm(fabric_id: str, target_id: str) -> None:
+    # The plugin pools clients per fabric or target id: none may outlive its scenario.
+    vmm_plugin.srp_disconnect(FabricConnection(fabric_id, "vmm", "-"))
+    vmm_plugin.REPLICA.locator.drop(FabricConnection(target_id, "vmm", "-"))
+    vmm_plugin.REPLICA.sides.pool.drop(FabricConnection(target_id, "hyperv", "-"))
+
+
+@contextmanager
+def vmm_replica_scenario(root: Path, clock: VirtualClock) -> Iterator[Protected]:
+    """S4 between clouds: web01 in vmm01's Gold protected toward vmm02's DR, replicated once."""
+    lab = vmm_replica_lab(clock)
+    with start_vmm_lab(lab) as served, FailoverLab(root, {"vmm": vmm_plugin}, clock) as fl:
+        user, password = served.credentials
+        options = _vmm_options(served, lab, "vmm01")
+        fabric_id = fl.register_fabric("vmm", served.endpoint("vmm01"), user, password, options)
+        target_options = {**_vmm_options(served, lab, "vmm02"), "cloud": "DR"}
+        book = (("username", user), ("group_book", str(root / "groups.json")))
+        target_id = add_target(
+            fl,
+            "vmm-replica",
+            served.endpoint("vmm02"),
+            password,
+            (*target_options.items(), *book),
+        )
+        try:
+            yield _vmm_protected(fl, lab, served, fabric_id)
+        finally:
+            _release_vmm(fabric_id, target_id)
+
+
+def _vmm_protected(fl: FailoverLab, lab: VmmLab, served: ServedLab, fabric_id: str) -> Protected:
+    host = lab.hyperv.host(VMM_PRIMARY)
+    vm = host.vm("web01")
+    fl.native = VmmReplicaSide(lab.hyperv, vm, lab.hyperv.host(VMM_REPLICA_HOST), vmm=lab)
+    fl.map_network(fabric_id)
+    item_id = protect_web01(fl, fabric_id, vm.vm_id, ())
+    fabric = VmmHostAsFabric(host, vmm=lab)
+    source = HyperVSource(vm, served.winrm[VMM_PRIMARY], fabric)
+    protected = Protected(fl, source, fabric_id, item_id, "vmm")
     protected.cycle()
     return protected

@@ -59,11 +59,23 @@ class AlternatePlace:
         return vm.state.name.lower()
 
 
+def creates_machines(protected: Protected) -> bool:
+    """True when the plugin serving the scenario's fabric kind can create a machine."""
+    plugins = protected.lab.ctx.plugins.plugins()
+    serving = next(info for info in plugins if protected.kind in info.kinds)
+    return "srp_create_machine" in serving.hooks
+
+
 def alternate_place(protected: Protected) -> AlternatePlace:
     """A simulated fabric or a vCenter gets a second host; a Hyper-V fabric is one host."""
     capabilities = protected.lab.ctx.plugins.fabric_kind(protected.kind).capabilities
     if not capabilities.allows(FailoverMode.FAILBACK):
         pytest.skip(f"kind {protected.kind!r} does not declare failback")
+    if not creates_machines(protected):
+        pytest.skip(
+            f"the plugin of kind {protected.kind!r} implements no srp_create_machine: "
+            "it fails back to the original machine only"
+        )
     fabric = protected.source.fabric  # type: ignore[attr-defined]
     if isinstance(fabric, SimulatedFabric):
         fabric.add_host("hv02")

@@ -195,6 +195,7 @@ def test_an_unknown_point_is_refused_before_anything_is_touched(protected: Prote
 def test_a_point_outside_retention_is_unavailable(
     protected: Protected, clock: VirtualClock
 ) -> None:
+    skip_unless(protected, lambda traits: traits.retention_lag)
     old = protected.lab.points(protected.item_id)[0]
     clock.advance(25 * 3600)
     protected.source.write(protected.first_disk(), 0, b"\x04" * 4096)

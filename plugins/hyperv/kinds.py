@@ -101,7 +101,7 @@ REPLICA_PARAMETERS = (
         _TEXT,
         description=(
             "file where the target remembers its groups (primary host, VMs, direction); "
-            "without it they live only as long as the process"
+            "default: a file in the state directory srp keeps for the target"
         ),
     ),
     ConnectionParameter(

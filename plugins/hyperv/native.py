@@ -78,6 +78,8 @@ _HEALTH = {"Normal": Health.NORMAL, "Warning": Health.WARNING, "Critical": Healt
 _MAX_HISTORY = 24
 _MAX_VSS_HOURS = 12
 LATEST_LABEL = "Latest Recovery Point"
+#: The group book's file in the core's state directory for the target.
+GROUP_BOOK_FILE = "hyperv-replica-groups.json"
 DEFAULT_REVERSE_STORAGE = "D:\\Hyper-V Replica"
 
 
@@ -175,8 +177,12 @@ def _pairs(raw: list[list[str]]) -> tuple[tuple[str, str], ...]:
 
 
 def _book_path(target: TargetConnection) -> Path | None:
+    # Without a file the groups would live only as long as the process: a restarted
+    # service could no longer fail its machines over. The core's state directory is home.
     named = target.option("group_book")
-    return Path(named) if named else None
+    if named:
+        return Path(named)
+    return Path(target.state_dir) / GROUP_BOOK_FILE if target.state_dir else None
 
 
 @dataclass(frozen=True)

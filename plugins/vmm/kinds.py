@@ -114,7 +114,7 @@ _REPLICA_PARAMETERS = (
         "group_book",
         description=(
             "file where the target remembers its groups (primary host, VMs, direction); "
-            "without it they live only as long as the process"
+            "default: a file in the state directory srp keeps for the target"
         ),
     ),
 )

@@ -94,7 +94,12 @@ def host_target(target: TargetConnection, host: str) -> TargetConnection:
     """The target as the hyperv-replica functions need it: located at the replica host."""
     reached = host_connection(vmm_connection(target), host)
     return TargetConnection(
-        target.target_id, target.kind, reached.address, target.secret, reached.options
+        target.target_id,
+        target.kind,
+        reached.address,
+        target.secret,
+        reached.options,
+        target.state_dir,
     )
 
 

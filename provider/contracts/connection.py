@@ -67,13 +67,19 @@ class FabricIdentity:
 
 @dataclass(frozen=True)
 class TargetConnection:
-    """A replication target: a storage account + compute, or a secondary site."""
+    """A replication target: a storage account + compute, or a secondary site.
+
+    ``state_dir`` is a directory the core keeps for this target's plugin, for
+    what the target itself cannot hold and a restart of the service must not
+    lose (a native target's group records); empty when the caller has none.
+    """
 
     target_id: str
     kind: str
     location: str
     secret: Secret = field(default_factory=lambda: Secret(""), repr=False)
     options: tuple[tuple[str, str], ...] = ()
+    state_dir: str = ""
 
     def __post_init__(self) -> None:
         require_id("TargetConnection", "target_id", self.target_id)

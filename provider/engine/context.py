@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from provider.blockdigest import DIGEST_BLOCK_SIZE, BlockDigestTable
@@ -67,9 +67,12 @@ class EngineContext:
             return SealedSecrets(self.vault.box).fabric_connection(tx, fabric_id)
 
     def target_connection(self, target_id: str) -> TargetConnection:
-        """The target's connection with its secret unsealed."""
+        """The target's connection with its secret unsealed and its plugin's state directory."""
         with self.store.read() as tx:
-            return SealedSecrets(self.vault.box).target_connection(tx, target_id)
+            target = SealedSecrets(self.vault.box).target_connection(tx, target_id)
+        state = self.state_dir / "targets" / target_id
+        state.mkdir(parents=True, exist_ok=True)
+        return replace(target, state_dir=str(state))
 
     def digest_table(self, disk: DiskRef, capacity: int) -> BlockDigestTable:
         """The source's block digests for one disk, kept by the process server."""

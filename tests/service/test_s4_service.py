@@ -4,8 +4,9 @@ The Hyper-V hosts of the S4 lab (``hv01`` on the primary site, ``hv11`` a
 Replica server on the recovery site) are served over loopback WinRM (NTLM);
 the service runs the real hyperv plugin. Through ``srp``: register ``hv01``
 with a vault credentials file, add the ``hyperv-replica`` target with
-``srp target add`` (the replica server's account and the group book as
-options), protect web01 toward it (the primary host named by ``--option
+``srp target add`` (the replica server's account as an option; the
+group book lives in the state directory srp keeps for the target),
+protect web01 toward it (the primary host named by ``--option
 primary_address``), wait for the target's initial copy; then a drill in
 hv11's private switch and its cleanup, a planned failover (the source shut
 down first, nothing lost, the item protected in reverse) and failback, an
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,14 @@ from fakes.hyperv.backend import ServedLab
 from fakes.hyperv.enums import SwitchType, VMState
 from fakes.lab.scenarios import build_s4
 from plugins.hyperv import plugin as hyperv_plugin
+from plugins.hyperv.native import GROUP_BOOK_FILE, GroupBook
 from provider.blockdigest import digest_of_bytes
 from provider.contracts.connection import FabricConnection
+from provider.pluginmanager import PluginManager
 from provider.service.app import service_of
-from provider.service.runtime import ServiceRuntime
+from provider.service.context import STATE_DIR, ServiceOptions
+from provider.service.runtime import Listen, ServiceRuntime
+from provider.settings import Settings
 
 PRIMARY, REPLICA = "hv01", "hv11"
 WINRM = ("--option", "transport=ntlm", "--option", "retry_wait=0")
@@ -99,12 +104,11 @@ def s4(tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 def add_replica_target(s4: S4) -> dict[str, Any]:
-    """``srp target add --kind hyperv-replica``: hv11, its account and the group book as options."""
+    """``srp target add --kind hyperv-replica``: hv11 and its account."""
     target: dict[str, Any] = s4.cli.json(
         "target", "add", "replica", "--kind", "hyperv-replica",
         "--path", s4.served.endpoint(REPLICA), *WINRM,
         "--option", f"username={s4.served.credentials[0]}",
-        "--option", f"group_book={s4.root / 'groups.json'}",
         "--password-env", "HV_PASSWORD",
     )  # fmt: skip
     return target
@@ -198,8 +202,10 @@ def test_s4_the_target_is_added_through_the_cli_with_its_declared_options(
         "hyperv-replica",
         s4.served.endpoint(REPLICA),
     )
-    # The group book the option names holds the group: another process could carry on.
-    assert protected in (s4.root / "groups.json").read_text()
+    # The group book, in the state directory srp keeps for the target, holds the group.
+    state = s4.root / "home" / STATE_DIR / "targets" / target["name"]
+    book = state / GROUP_BOOK_FILE
+    assert protected in book.read_text()
 
 
 def test_s4_a_drill_in_the_private_switch_then_cleanup_while_replication_goes_on(
@@ -279,3 +285,24 @@ def test_s4_unplanned_failover_commit_reverse_then_failback(s4: S4, protected: s
     assert s4.disks(PRIMARY) == recovery_side
     assert s4.power() == (VMState.Running, VMState.Off)
     assert s4.where() == ("protected", "forward")
+
+
+def test_s4_a_restarted_service_still_fails_the_group_over(
+    s4: S4, protected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The target's group records outlive the process: they are in srp's state directory."""
+    s4.runtime.stop()
+    # A new process: the plugin's book starts empty, as it would after a restart.
+    monkeypatch.setattr(hyperv_plugin, "NATIVE", replace(hyperv_plugin.NATIVE, book=GroupBook()))
+    settings = Settings.from_env({"SRP_HOME": str(s4.root / "home")})
+    manager = PluginManager()
+    manager.register(hyperv_plugin, name="hyperv")
+    options = ServiceOptions(scheduler_interval=None, stop_timeout=20)
+    s4.runtime = ServiceRuntime(
+        settings, Listen(port=0), plugins=manager, clock=s4.lab.clock.now, options=options
+    )
+    s4.runtime.start()
+    before = s4.disks(PRIMARY)
+    s4.failover("planned")
+    assert s4.where() == ("protected", "reverse")
+    assert s4.disks(REPLICA) == before

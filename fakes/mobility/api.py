@@ -27,7 +27,7 @@ from typing import Any
 
 from fakes.disk import DiskError
 from fakes.mobility.agent import AGENT_VERSION, MobilityError, PhysicalServer, ServerCut
-from fakes.vcenter.http import HttpRequest, HttpResponse, parse_range
+from fakes.vcenter.http import HttpRequest, HttpResponse, dispatch, parse_range
 from fakes.vcenter.sessions import parse_basic
 
 #: Largest read or digest page one request may ask for.
@@ -192,10 +192,9 @@ class MobilityApi:
     def handle(self, request: HttpRequest) -> HttpResponse:
         try:
             self._gate(request)
-            for method, pattern, handler in ROUTES:
-                match = pattern.fullmatch(request.path)
-                if match and method == request.method:
-                    return handler(self.server, request, match)
+            answer = dispatch(ROUTES, self.server, request)
+            if answer is not None:
+                return answer
             raise MobilityError(404, "not_found", f"No route for {request.method} {request.path}.")
         except MobilityError as exc:
             return _json({"error": exc.code, "message": exc.message}, exc.status)

@@ -9,9 +9,10 @@ mobility service's fake (:mod:`fakes.mobility`) uses the same pieces.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -93,3 +94,17 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start >= size or end <= start:
         return None
     return start, min(end, size)
+
+
+S = TypeVar("S")
+#: A route: method, path pattern, and the handler given the app's subject and the match.
+Route = tuple[str, "re.Pattern[str]", Callable[[S, HttpRequest, "re.Match[str]"], HttpResponse]]
+
+
+def dispatch(routes: Sequence[Route[S]], subject: S, request: HttpRequest) -> HttpResponse | None:
+    """The first route's answer whose method and whole path match; None when none does."""
+    for method, pattern, handler in routes:
+        match = pattern.fullmatch(request.path)
+        if match and method == request.method:
+            return handler(subject, request, match)
+    return None

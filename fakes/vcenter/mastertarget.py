@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fakes.vcenter.http import HttpRequest, HttpResponse
+from fakes.vcenter.http import HttpRequest, HttpResponse, dispatch
 from fakes.vcenter.model import POWERED_OFF, VCenter
 from fakes.vcenter.server import LoopbackServer
 from fakes.vcenter.sessions import parse_basic
@@ -133,10 +133,9 @@ class MasterTargetApi:
     def handle(self, request: HttpRequest) -> HttpResponse:
         try:
             self._gate(request)
-            for method, pattern, handler in ROUTES:
-                match = pattern.fullmatch(request.path)
-                if match and method == request.method:
-                    return handler(self.target, request, match)
+            answer = dispatch(ROUTES, self.target, request)
+            if answer is not None:
+                return answer
             raise MasterTargetError(
                 404, "not_found", f"No route for {request.method} {request.path}."
             )

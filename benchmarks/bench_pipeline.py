@@ -247,6 +247,9 @@ def run_phases(args: argparse.Namespace, work: Workload, directory: Path) -> Tim
     for number in range(args.repeat):
         for old in (hrl, replica, packed):
             old.unlink(missing_ok=True)
+        # The last round's unsynced files (zstd's output above all) would otherwise be
+        # written back inside this round's first fsync: every round starts clean.
+        os.sync()
         write = timed(lambda: write_hrl(work, hrl, key, args.frame_size, args.level))
         read_apply = timed(lambda: read_and_apply(hrl, key, replica))
         if number == 0:

@@ -1099,8 +1099,8 @@ def test_trace_shows_arguments_but_never_secrets_or_keys(caplog: pytest.LogCaptu
     manager.apply_hrl(TARGET, DISK, 4, b"k" * 32)
     assert caplog.records[-2].getMessage() == (
         "call srp_apply_hrl on vault with target=TargetConnection(target_id='tgt-1', "
-        "kind='vault', location='eu-west', options=()), disk=DiskRef(item_id='item-1', "
-        "disk_id='disk-0', capacity=4096), sequence=4, key=<32 bytes>"
+        "kind='vault', location='eu-west', options=(), state_dir=''), disk=DiskRef("
+        "item_id='item-1', disk_id='disk-0', capacity=4096), sequence=4, key=<32 bytes>"
     )
     assert "s3cret-key" not in caplog.text
     assert "kkkk" not in caplog.text
